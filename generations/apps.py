@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class GenerationsConfig(AppConfig):
+    name = "generations"
+    verbose_name = "Generations"

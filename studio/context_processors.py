@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def studio(request: HttpRequest) -> dict:
+    membership = getattr(request, "membership", None)
+    return {
+        "STUDIO_VERSION": settings.VERSION,
+        "USES_SANDBOX": settings.USES_SANDBOX,
+        "current_membership": membership if membership else None,
+    }

@@ -1,0 +1,18 @@
+"""Loaded by pytest (see pyproject.toml) before Django reads its settings.
+
+Sets the environment a test run needs, without overriding what the caller chose
+(CI sets DATABASE_URL and REDIS_URL for its PostgreSQL run).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-tests-"))
+os.makedirs(os.path.join(os.environ["STUDIO_VAR_DIR"], "staticfiles"), exist_ok=True)
+# Tests never reach the real service, whatever the developer's shell holds.
+os.environ.pop("APIINONE_API_KEY", None)
+os.environ.pop("APIINONE_BASE_URL", None)

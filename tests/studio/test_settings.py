@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from studio.settings import env_bool, env_int, env_list, env_url
+
+
+def test_it_reads_booleans(monkeypatch) -> None:
+    monkeypatch.setenv("X_FLAG", "yes")
+    assert env_bool("X_FLAG") is True
+    monkeypatch.setenv("X_FLAG", "0")
+    assert env_bool("X_FLAG") is False
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG must be true or false"):
+        env_bool("X_FLAG")
+
+
+def test_it_reads_numbers_and_lists(monkeypatch) -> None:
+    monkeypatch.setenv("X_NUM", "12")
+    assert env_int("X_NUM", 1) == 12
+    monkeypatch.setenv("X_NUM", "twelve")
+    with pytest.raises(ImproperlyConfigured, match="X_NUM must be a whole number"):
+        env_int("X_NUM", 1)
+    monkeypatch.setenv("X_LIST", "a.example, b.example,")
+    assert env_list("X_LIST", []) == ["a.example", "b.example"]
+
+
+def test_it_checks_urls(monkeypatch) -> None:
+    monkeypatch.setenv("X_URL", "https://studio.example/")
+    assert env_url("X_URL") == "https://studio.example"
+    monkeypatch.setenv("X_URL", "studio.example")
+    with pytest.raises(ImproperlyConfigured, match="X_URL must be a URL starting with http"):
+        env_url("X_URL")
+
+
+def test_it_configures_django_q_for_at_least_once_delivery() -> None:
+    q = settings.Q_CLUSTER
+    assert q["timeout"] < q["retry"]
+    assert q["max_attempts"] >= 1
+    assert q["save_limit"] > 0  # failed tasks are always kept; some successes too
+    if os.environ.get("REDIS_URL"):
+        assert q["redis"] == os.environ["REDIS_URL"]
+    else:
+        assert q["orm"] == "default"
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k not in env}
+    full.update({k: v for k, v in env.items() if v is not None})
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "sentence"),
+    [
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL must point at SQLite or PostgreSQL"),
+        ({"DEBUG": "perhaps"}, "DEBUG must be true or false"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL starting with redis://"),
+        ({"STUDIO_PUBLIC_URL": "ftp://x"}, "STUDIO_PUBLIC_URL must be a URL starting with http"),
+        ({"CSRF_TRUSTED_ORIGINS": "studio.example"}, "CSRF_TRUSTED_ORIGINS entries must start"),
+        ({"SECRET_KEY": "", "DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off"),
+    ],
+)
+def test_it_stops_start_up_on_a_bad_value(env: dict[str, str], sentence: str) -> None:
+    result = _start(env)
+    assert result.returncode != 0
+    assert sentence in result.stderr
+
+
+def test_it_starts_with_good_values() -> None:
+    result = _start({"DEBUG": "0", "SECRET_KEY": "x" * 50})
+    assert result.returncode == 0, result.stderr
