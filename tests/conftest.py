@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from generations import client
+from generations.sandbox.server import SandboxConfig, SandboxServer
 from studio.models import Workspace
 
 PASSWORD = "correct horse battery staple"
@@ -41,3 +43,22 @@ def alice_client(alice) -> Client:
     client = Client()
     client.force_login(alice)
     return client
+
+
+SANDBOX_KEY = "aio_tests_primary_key"
+
+
+@pytest.fixture
+def sandbox(tmp_path) -> SandboxServer:
+    """The sandbox upstream, in this process, over real HTTP; fast (speed 0.01), and with its
+    rate limit raised so that tests may poll quickly (the limit has tests of its own)."""
+    config = SandboxConfig(state_dir=tmp_path / "sandbox", speed=0.01, rate_limit=100_000)
+    server = SandboxServer(config).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def account(sandbox) -> client.Account:
+    """An account on the test sandbox, without the shared limiter (its own tests cover it)."""
+    return client.Account(base_url=sandbox.url, api_key=SANDBOX_KEY)

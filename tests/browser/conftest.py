@@ -13,10 +13,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+
+from tests import databases
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
@@ -48,54 +49,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _browser_database_url(var_dir: Path) -> str:
-    """SQLite in a temporary folder, or a fresh PostgreSQL database beside the test one."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{var_dir / 'browser.sqlite3'}"
-    import psycopg
-
-    name = f"studio_browser_{uuid.uuid4().hex[:8]}"
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _drop_database(url: str) -> None:
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import psycopg
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
-
-
 class LiveStudio:
     def __init__(self, url: str, env: dict[str, str]) -> None:
         self.url = url
         self.env = env
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return result.stdout
+        return databases.manage(self.env, *args)
 
 
 @pytest.fixture(scope="session")
 def live_studio() -> Iterator[LiveStudio]:
     var_dir = Path(tempfile.mkdtemp(prefix="studio-browser-"))
-    database_url = _browser_database_url(var_dir)
+    database_url = databases.create(var_dir, "browser")
     port = free_port()
     env = {
         **os.environ,
@@ -138,7 +104,7 @@ def live_studio() -> Iterator[LiveStudio]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-        _drop_database(database_url)
+        databases.drop(database_url)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 

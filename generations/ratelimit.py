@@ -1,0 +1,125 @@
+"""The shared rate limiter every upstream call goes through.
+
+The upstream allows a key 60 requests per minute. Every worker process on every host takes a
+slot here, in the database, before it sends anything, so together they never exceed the limit.
+A sliding log (one row per request) rather than a fixed window: no 60-second span, wherever it
+starts, ever holds more than `limit` requests. The window is a little longer than the
+upstream's to absorb the time between taking a slot and the request arriving.
+
+When a queue builds up, slots go to the waiting member who has used the fewest in the current
+window (then to whoever waited longest), so one member's batch cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+
+from generations.models import RateLimitBucket, RateLimitSlot, RateLimitWaiter
+
+WINDOW_MARGIN = 1.0  # seconds added to the upstream's window
+WAITER_TTL = 5.0  # a waiter not seen for this long has gone away
+POLL_CAP = 1.0  # longest single sleep while waiting
+
+
+class RateLimitTimeout(TimeoutError):
+    """No slot came free in time; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    limit: int
+    window: float
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(settings.APIINONE_RATE_LIMIT, settings.APIINONE_RATE_WINDOW + WINDOW_MARGIN)
+
+
+def _bucket(key: str) -> None:
+    if not RateLimitBucket.objects.filter(key=key).exists():
+        try:
+            with transaction.atomic():
+                RateLimitBucket.objects.create(key=key)
+        except IntegrityError:
+            pass  # another process created it first
+
+
+def try_acquire(key: str, member: str | None, ticket: str, limits: Limits) -> float:
+    """Takes a slot and returns 0, or returns how many seconds to wait before asking again."""
+    member = member or ""
+    with transaction.atomic():
+        # The lock on the bucket row serialises slot-taking per key (SQLite: the IMMEDIATE
+        # transaction does the same for the whole database).
+        RateLimitBucket.objects.select_for_update().get(key=key)
+        now = time.time()
+        RateLimitSlot.objects.filter(key=key, taken_at__lte=now - limits.window).delete()
+        RateLimitWaiter.objects.filter(key=key, seen_at__lt=now - WAITER_TTL).delete()
+        slots = RateLimitSlot.objects.filter(key=key)
+        used = slots.count()
+        if used < limits.limit:
+            waiters = list(RateLimitWaiter.objects.filter(key=key).exclude(ticket=ticket))
+            if not waiters or _fairest(key, member, ticket, waiters) == ticket:
+                RateLimitSlot.objects.create(key=key, member=member, taken_at=now)
+                RateLimitWaiter.objects.filter(ticket=ticket).delete()
+                return 0.0
+            wait = 0.05
+        else:
+            oldest = slots.order_by("taken_at").values_list("taken_at", flat=True).first()
+            wait = max(0.01, oldest + limits.window - now)
+        updated = RateLimitWaiter.objects.filter(ticket=ticket).update(seen_at=now)
+        if not updated:
+            RateLimitWaiter.objects.create(
+                key=key, member=member, ticket=ticket, since=now, seen_at=now
+            )
+    return wait
+
+
+def _fairest(key: str, member: str, ticket: str, others: list[RateLimitWaiter]) -> str:
+    mine = RateLimitWaiter.objects.filter(ticket=ticket).values_list("since", flat=True).first()
+    used = dict(
+        RateLimitSlot.objects.filter(key=key)
+        .values_list("member")
+        .annotate(n=Count("id"))
+        .values_list("member", "n")
+    )
+    candidates = [(used.get(w.member, 0), w.since, w.ticket) for w in others]
+    candidates.append((used.get(member, 0), mine if mine is not None else time.time(), ticket))
+    return min(candidates)[2]
+
+
+def acquire(key: str, member: str | None = None, *, timeout: float = 120.0) -> None:
+    """Blocks until `key` may send one more request, or raises RateLimitTimeout."""
+    limits = Limits.from_settings()
+    _bucket(key)
+    ticket = uuid.uuid4().hex
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            wait = try_acquire(key, member, ticket, limits)
+            if wait == 0:
+                return
+            if time.monotonic() + min(wait, POLL_CAP) > deadline:
+                raise RateLimitTimeout(f"No request slot came free within {timeout:g} s.")
+            time.sleep(min(wait, POLL_CAP) * random.uniform(0.8, 1.0))
+    finally:
+        RateLimitWaiter.objects.filter(ticket=ticket).delete()
+
+
+def queue_position(key: str, member: str | None) -> int | None:
+    """How many are waiting ahead of this member's oldest waiter; None when not waiting."""
+    mine = (
+        RateLimitWaiter.objects.filter(key=key, member=member or "")
+        .order_by("since")
+        .values_list("since", flat=True)
+        .first()
+    )
+    if mine is None:
+        return None
+    return RateLimitWaiter.objects.filter(key=key, since__lt=mine).count()
