@@ -92,6 +92,8 @@ class State:
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Survives a crash of the process (what a restart needs), not a power cut of the machine.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         secret_file = self.directory / "url_secret"
         if not secret_file.exists():
@@ -110,14 +112,16 @@ class State:
         """The account for a key, opened with the starting balance on first use (new accounts
         receive bonus credits, as on the real service)."""
         digest = key_hash(api_key)
+        select = "SELECT * FROM accounts WHERE key_hash = ?"
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO accounts (key_hash, balance, created_at) VALUES (?, ?, ?)",
-                (digest, self.starting_balance, time.time()),
-            )
-            row = self._db.execute(
-                "SELECT * FROM accounts WHERE key_hash = ?", (digest,)
-            ).fetchone()
+            row = self._db.execute(select, (digest,)).fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO accounts (key_hash, balance, created_at)"
+                    " VALUES (?, ?, ?)",
+                    (digest, self.starting_balance, time.time()),
+                )
+                row = self._db.execute(select, (digest,)).fetchone()
         return dict(row)
 
     def top_up(self, api_key: str, credits: int) -> int:

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from studio.models import Membership, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_the_demo_account_once(capsys) -> None:
+    call_command("demo")
+    first = capsys.readouterr().out
+    call_command("demo")
+    second = capsys.readouterr().out
+    assert "Username  demo" in first
+    password = next(line.split()[-1] for line in first.splitlines() if "Password" in line)
+    assert f"Password  {password}" in second
+    user = get_user_model().objects.get(username="demo")
+    assert user.check_password(password)
+    assert user.is_staff
+    assert Workspace.objects.count() == 1
+    assert Membership.objects.filter(user=user).count() == 1
