@@ -18,6 +18,8 @@ $(VENV)/.installed: requirements.lock | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+# The studio hands uploads and callbacks to the upstream as links to itself.
+run: export STUDIO_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput --verbosity 0

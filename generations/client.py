@@ -292,6 +292,50 @@ def chat_stream(account: Account, body: dict) -> Iterator[ChatChunk]:
     raise UpstreamError(SERVER_ERROR, "The chat stream ended without [DONE].", ambiguous=True)
 
 
+@dataclass(frozen=True)
+class Download:
+    content: bytes
+    content_type: str
+
+
+def download(url: str, *, allowed_hosts: list[str], max_bytes: int) -> Download:
+    """Fetches a result file. Only from the upstream's own hosts (result URLs name them), only
+    http(s), never more than `max_bytes`; redirects are not followed (a redirect elsewhere could
+    point anywhere)."""
+    parts = httpx.URL(url)
+    host = (parts.host or "").lower()
+    if parts.scheme not in ("http", "https") or not any(
+        host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts
+    ):
+        raise UpstreamError(INVALID_REQUEST, f"Refusing to download from {host or url!r}.")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with httpx.stream("GET", url, timeout=STREAM_TIMEOUT, follow_redirects=False) as response:
+            if response.status_code in (403, 404, 410):
+                raise UpstreamError(
+                    NOT_FOUND, "The result link has expired.", status=response.status_code
+                )
+            if response.status_code >= 400:
+                raise _error_from_response(response)
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise UpstreamError(INVALID_REQUEST, "The result is larger than the studio keeps.")
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UpstreamError(
+                        INVALID_REQUEST, "The result is larger than the studio keeps."
+                    )
+                chunks.append(chunk)
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    except httpx.TimeoutException as e:
+        raise UpstreamError(TIMEOUT_ERROR, "The result download timed out.") from e
+    except httpx.TransportError as e:
+        raise UpstreamError(TRANSPORT_ERROR, f"The result download broke: {e}") from e
+    return Download(b"".join(chunks), content_type)
+
+
 # -- parsing ------------------------------------------------------------------------------------
 
 
@@ -547,6 +591,14 @@ def _send(
         raise _error_from_response(response)
     assert last_error is not None
     raise last_error
+
+
+def result_hosts() -> list[str]:
+    """Where result files may come from: the API's host, plus any configured CDN hosts."""
+    from django.conf import settings
+
+    host = (httpx.URL(settings.APIINONE_BASE_URL).host or "").lower()
+    return [host, *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
 
 
 def studio_account(member: str | None = None) -> Account:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+import uuid
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class RateLimitBucket(models.Model):
@@ -42,3 +51,221 @@ class RateLimitWaiter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member or 'someone'} waiting on {self.key}"
+
+
+def _result_path(instance: GenerationFile, filename: str) -> str:
+    return f"results/{instance.generation.workspace.code}/{instance.generation.code}/{filename}"
+
+
+def _upload_path(instance: Upload, filename: str) -> str:
+    return f"uploads/{instance.workspace.code}/{instance.code}/{filename}"
+
+
+class State(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SUBMITTING = "submitting", "Sending"
+    RUNNING = "running", "Running"
+    UNKNOWN = "unknown", "Unconfirmed"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+ACTIVE_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.UNKNOWN)
+ENDED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+
+
+class GenerationQuerySet(models.QuerySet):
+    def for_workspace(self, workspace) -> GenerationQuerySet:
+        return self.filter(workspace=workspace)
+
+    def visible_to(self, user, workspace) -> GenerationQuerySet:
+        """What a member of `workspace` may see: everything there that is not someone else's
+        private job."""
+        return self.filter(workspace=workspace).filter(
+            models.Q(private=False) | models.Q(user=user)
+        )
+
+    def active(self) -> GenerationQuerySet:
+        return self.filter(state__in=ACTIVE_STATES)
+
+    def followed(self) -> GenerationQuerySet:
+        """Jobs the poller follows: upstream has them and they have not ended."""
+        return self.filter(state=State.RUNNING, upstream_task_id__isnull=False)
+
+    def due(self, now) -> GenerationQuerySet:
+        return self.followed().filter(next_check_at__lte=now)
+
+
+class Generation(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("studio.Workspace", models.PROTECT, related_name="generations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="generations"
+    )
+    model_slug = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)
+    params = models.JSONField(default=dict)  # what the person chose, inputs as references
+    request_body = models.JSONField(null=True, blank=True)  # what was sent upstream
+    estimate = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # The form's one-time token: a resent form or a double click finds the same Generation.
+    token = models.CharField(max_length=64)
+    private = models.BooleanField(default=False)
+    retry_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True)
+
+    upstream_task_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status_word = models.CharField(max_length=64, blank=True)
+    consumed_credits = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    waiting_note = models.CharField(max_length=200, blank=True)  # "waiting for the service"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)  # the upstream gave a task id
+    upstream_done_at = models.DateTimeField(null=True, blank=True)  # first seen finished
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0)  # upstream look-ups made
+    submit_attempts = models.PositiveIntegerField(default=0)
+    callback_token = models.CharField(max_length=64, default=_new_secret)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "user", "token"], name="one_generation_per_form_token"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"]),
+            models.Index(fields=["state", "next_check_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_slug} {self.code}"
+
+    @property
+    def spec(self):
+        from generations import catalog
+
+        return catalog.get(self.model_slug)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def prompt_excerpt(self) -> str:
+        params = self.params or {}
+        text = params.get("prompt") or params.get("gpt_description_prompt") or ""
+        if not text and params.get("dialogue"):
+            text = " / ".join(str(line.get("text", "")) for line in params["dialogue"])
+        if not text and params.get("multi_prompt"):
+            text = " / ".join(str(shot.get("prompt", "")) for shot in params["multi_prompt"])
+        text = " ".join(str(text).split())
+        return text[:140] + ("…" if len(text) > 140 else "")
+
+    def elapsed(self, now=None) -> float:
+        end = self.finished_at or now or timezone.now()
+        return max(0.0, (end - self.created_at).total_seconds())
+
+    def progress(self, now=None) -> int:
+        """A percentage from the model's typical duration: honest about being an estimate, so it
+        stops short of 100 until the job has really ended."""
+        if self.state == State.SUCCEEDED:
+            return 100
+        if not self.accepted_at:
+            return 2
+        expected = max(1.0, self.expected_seconds())
+        running = ((now or timezone.now()) - self.accepted_at).total_seconds()
+        return max(3, min(95, round(100 * running / expected)))
+
+    def expected_seconds(self) -> float:
+        from generations import pacing
+
+        return pacing.expected_seconds(self.spec)
+
+    # -- state changes: conditional updates, so that a task run twice changes nothing twice --
+
+    def _move(self, from_states, **changes) -> bool:
+        updated = Generation.objects.filter(pk=self.pk, state__in=from_states).update(**changes)
+        if updated:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return bool(updated)
+
+    def cancel(self) -> bool:
+        return self._move(
+            ACTIVE_STATES,
+            state=State.CANCELED,
+            finished_at=timezone.now(),
+            next_check_at=None,
+            waiting_note="",
+        )
+
+    def fail(self, kind: str, message: str, from_states=ACTIVE_STATES) -> bool:
+        return self._move(
+            from_states,
+            state=State.FAILED,
+            error_kind=kind,
+            error_message=message,
+            finished_at=timezone.now(),
+            next_check_at=None,
+            waiting_note="",
+        )
+
+
+class GenerationFile(models.Model):
+    """One result, copied into the studio's storage (upstream URLs expire)."""
+
+    generation = models.ForeignKey(Generation, models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=8)  # image | video | audio
+    file = models.FileField(upload_to=_result_path, max_length=300)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    preview = models.FileField(upload_to=_result_path, max_length=300, blank=True)  # thumb/poster
+    source_url = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "position"], name="one_file_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.file.name
+
+    @property
+    def filename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1]
+
+
+class Upload(models.Model):
+    """A file a member uploaded as an input (an image to edit, a video to key)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("studio.Workspace", models.PROTECT, related_name="uploads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True)
+    file = models.FileField(upload_to=_upload_path, max_length=300)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class PollerHeartbeat(models.Model):
+    """One row: when a poller last showed it was alive, so that no second one is started."""
+
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"poller seen {self.seen_at}"

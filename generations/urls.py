@@ -2,8 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations.views import create
+from generations.views import callbacks, create, files, jobs
 
 urlpatterns = [
     path("", create.create, name="create"),
+    path("create/<str:slug>/", create.run, name="run"),
+    path("create/<str:slug>/estimate", create.estimate, name="estimate"),
+    path("create/<str:slug>/rows", create.rows, name="rows"),
+    path("g/<uuid:code>/", jobs.detail, name="generation"),
+    path("g/<uuid:code>/card", jobs.card, name="generation-card"),
+    path("g/<uuid:code>/cancel", jobs.cancel, name="generation-cancel"),
+    path("g/<uuid:code>/retry", jobs.retry, name="generation-retry"),
+    path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
+    path("callbacks/<uuid:code>/<str:token>", callbacks.callback, name="callback"),
+    path("inputs/<str:token>/<str:filename>", files.input_file, name="input-file"),
 ]

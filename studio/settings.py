@@ -169,6 +169,12 @@ SANDBOX = {
 # Requests per minute the studio allows itself per upstream key (the service's documented limit).
 APIINONE_RATE_LIMIT = env_int("APIINONE_RATE_LIMIT", 60, minimum=1)
 APIINONE_RATE_WINDOW = env_float("APIINONE_RATE_WINDOW", 60.0, minimum=1.0)
+# Hosts result files may be downloaded from, besides the API's own host (and its subdomains).
+APIINONE_RESULT_HOSTS = env_list("APIINONE_RESULT_HOSTS", [])
+# The shortest gap between two look-ups of one running job (see generations/pacing.py).
+STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024, minimum=1024)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -273,6 +279,8 @@ Q_CLUSTER = {
     "poll": 0.2,
     "label": "Background tasks",
 }
+if env_bool("Q_SYNC", False):  # tasks run inline, in the caller (the test suite uses this)
+    Q_CLUSTER["sync"] = True
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

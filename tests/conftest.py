@@ -62,3 +62,18 @@ def sandbox(tmp_path) -> SandboxServer:
 def account(sandbox) -> client.Account:
     """An account on the test sandbox, without the shared limiter (its own tests cover it)."""
     return client.Account(base_url=sandbox.url, api_key=SANDBOX_KEY)
+
+
+@pytest.fixture
+def upstream(sandbox, settings) -> SandboxServer:
+    """The studio pointed at the test sandbox, paced for its speed, limits raised for tests."""
+    settings.APIINONE_BASE_URL = sandbox.url
+    settings.USES_SANDBOX = True
+    settings.SANDBOX = {**settings.SANDBOX, "speed": sandbox.config.speed}
+    settings.APIINONE_RATE_LIMIT = 10_000
+    return sandbox
+
+
+def sandbox_tasks(sandbox: SandboxServer) -> int:
+    """How many tasks the sandbox has accepted: what reached the upstream."""
+    return sandbox.sandbox.state._execute("SELECT count(*) FROM tasks").fetchone()[0]

@@ -13,6 +13,9 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-tests-"))
 os.makedirs(os.path.join(os.environ["STUDIO_VAR_DIR"], "staticfiles"), exist_ok=True)
+# django-q2 runs tasks inline, so a test sees a job through from submit to its end.
+os.environ.setdefault("Q_SYNC", "1")
+os.environ.setdefault("STUDIO_POLL_FLOOR", "0.05")
 # Tests never reach the real service, whatever the developer's shell holds.
 os.environ.pop("APIINONE_API_KEY", None)
 os.environ.pop("APIINONE_BASE_URL", None)

@@ -1,0 +1,34 @@
+"""Views of the work: the Create page and its forms, status cards, results, callbacks."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+from generations.models import Generation
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def current_workspace(request: HttpRequest):
+    """The workspace the signed-in user works in; every lookup below starts from it."""
+    membership = request.membership
+    if not membership:
+        raise Http404("No workspace")
+    return membership.workspace
+
+
+def get_generation(request: HttpRequest, code) -> Generation:
+    """A generation the user may see, or 404: other workspaces' jobs do not exist here."""
+    workspace = current_workspace(request)
+    generation = (
+        Generation.objects.visible_to(request.user, workspace)
+        .filter(code=code)
+        .select_related("user", "workspace")
+        .first()
+    )
+    if generation is None:
+        raise Http404("No such generation")
+    return generation

@@ -1,15 +1,140 @@
+"""The Create page: pick a kind and a model, fill its form, see the cost, run it."""
+
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from generations import catalog
+from generations import catalog, tasks
+from generations.forms import GenerationForm
+from generations.models import Generation
+from generations.views import HtmxHttpRequest, current_workspace
+
+
+def _spec(slug: str) -> catalog.ModelSpec:
+    try:
+        spec = catalog.get(slug)
+    except KeyError:
+        raise Http404("No such model") from None
+    if not spec.async_task:
+        raise Http404("Chat has its own page")
+    return spec
+
+
+def _kinds() -> list[tuple[str, str, list[catalog.ModelSpec]]]:
+    return [
+        (kind, label, [s for s in catalog.for_kind(kind) if s.async_task])
+        for kind, label in catalog.KINDS
+        if any(s.async_task for s in catalog.for_kind(kind))
+    ]
+
+
+def _my_jobs(request: HtmxHttpRequest) -> list[Generation]:
+    workspace = current_workspace(request)
+    return list(
+        Generation.objects.visible_to(request.user, workspace)
+        .filter(user=request.user)
+        .order_by("-created_at")[:12]
+    )
+
+
+def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, status=200):
+    context = {
+        "kinds": _kinds(),
+        "spec": spec,
+        "form": form,
+        "jobs": _my_jobs(request),
+        "kind": spec.kind if spec else request.GET.get("kind", "image"),
+    }
+    if spec and form is not None:
+        context["main_blocks"], context["advanced_blocks"] = form.blocks()
+        context["estimate"] = form.estimate()
+    template = "generations/create.html"
+    if request.htmx and request.htmx.target == "model-panel":
+        template += "#model-panel"
+    return TemplateResponse(request, template, context, status=status)
 
 
 @login_required
 @require_GET
-def create(request: HttpRequest) -> HttpResponse:
-    kinds = [(kind, label, catalog.for_kind(kind)) for kind, label in catalog.KINDS]
-    return TemplateResponse(request, "generations/create.html", {"kinds": kinds})
+def create(request: HtmxHttpRequest) -> HttpResponse:
+    slug = request.GET.get("model")
+    if not slug:
+        return _page(request, None)
+    spec = _spec(slug)
+    return _page(request, spec, GenerationForm(spec, current_workspace(request)))
+
+
+@login_required
+@require_POST
+def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    spec = _spec(slug)
+    workspace = current_workspace(request)
+    form = GenerationForm(spec, workspace, request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, spec, form)  # htmx swaps 200s only: errors show in place
+    token = form.cleaned_data["token"]
+    mine = Generation.objects.filter(workspace=workspace, user=request.user)
+    existing = mine.filter(token=token).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                params = form.save_uploads(request.user)
+                existing = Generation.objects.create(
+                    workspace=workspace,
+                    user=request.user,
+                    model_slug=spec.slug,
+                    kind=spec.kind,
+                    params=params,
+                    estimate=spec.estimate(params),
+                    token=token,
+                )
+                tasks.enqueue_submit(existing)
+        except IntegrityError:  # the same form, sent twice at once: the first one won
+            existing = mine.get(token=token)
+    if request.htmx:
+        fresh = GenerationForm(spec, workspace, initial=_initial_from(form))
+        response = _page(request, spec, fresh)
+        response.context_data["new_job"] = existing
+        return response
+    messages.success(request, f"{spec.name} is on its way.")
+    return redirect("generation", code=existing.code)
+
+
+def _initial_from(form: GenerationForm) -> dict:
+    """A fresh form (new token) keeping what the person typed, so a variation is one edit."""
+    keep = {k: v for k, v in form.cleaned_data.items() if k != "token" and "__" not in k}
+    return {k: v for k, v in keep.items() if v not in (None, "")}
+
+
+@login_required
+@require_POST
+def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    spec = _spec(slug)
+    form = GenerationForm(spec, current_workspace(request), request.POST)
+    credits = spec.estimate(form.raw_params())
+    return TemplateResponse(
+        request, "generations/create.html#estimate", {"estimate": credits, "spec": spec}
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def rows(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Adds or removes a row (a dialogue line, a video shot) and shows the form again."""
+    spec = _spec(slug)
+    action = request.POST.get("rows", "")
+    name, _, sign = action.partition(":")
+    param = spec.param(name)
+    if param is None:
+        raise Http404("No such field")
+    probe = GenerationForm(spec, current_workspace(request), request.POST)
+    count = probe.row_counts.get(name, 1) + (1 if sign == "add" else -1)
+    form = GenerationForm(spec, current_workspace(request), request.POST, rows={name: count})
+    form.skip_validation()  # rows changed, nothing was submitted: no errors to show yet
+    return _page(request, spec, form)

@@ -72,8 +72,11 @@ def live_studio() -> Iterator[LiveStudio]:
         "SANDBOX_PORT": str(free_port()),
         "Q_CLUSTER_NAME": f"browser-{uuid.uuid4().hex[:8]}",
         "SANDBOX_SPEED": os.environ.get("SANDBOX_SPEED", "0.05"),
+        "STUDIO_POLL_FLOOR": "0.3",
+        "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for name in ("DJANGO_SETTINGS_MODULE", "Q_SYNC"):
+        env.pop(name, None)
     studio = LiveStudio(f"http://127.0.0.1:{port}", env)
     studio.manage("migrate", "--noinput")
     studio.manage("collectstatic", "--noinput")

@@ -1,0 +1,46 @@
+"""What a file is, from its first bytes (never from its name or a claimed Content-Type)."""
+
+from __future__ import annotations
+
+
+def sniff(data: bytes) -> str | None:
+    """The MIME type of a media file from its first bytes, or None when unrecognised."""
+    head = bytes(data[:64]) if data else b""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "video/quicktime"
+        if brand in (b"M4A ", b"M4B "):
+            return "audio/mp4"
+        if brand in (b"avif", b"avis"):
+            return "image/avif"
+        if brand in (b"heic", b"heix", b"mif1"):
+            return "image/heic"
+        return "video/mp4"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        window = bytes(data[:4096])
+        if b"webm" in window:
+            return "video/webm"
+        return "video/x-matroska" if b"matroska" in window else None
+    if head.startswith(b"ID3"):
+        return "audio/mpeg"
+    if len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 3
+        if layer == 0:  # ADTS (AAC) has a 12-bit sync word and layer 0
+            return "audio/aac" if head[1] & 0xF0 == 0xF0 else None
+        if version != 1 and bitrate != 15 and rate != 3:
+            return "audio/mpeg"
+    return None

@@ -1,0 +1,414 @@
+"""A Django form for each model, built from its catalog entry.
+
+Field rules come from the catalog (`catalog.ModelSpec.validate` is the one place they live), so
+the form, the estimate and the sandbox agree. Inputs that are files come three ways: a file
+uploaded here (type sniffed from its bytes, size capped), an earlier result from the gallery, or
+a pasted link (refused when it points anywhere private). Rows (dialogue lines, video shots) can
+be added and removed, with or without JavaScript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from dataclasses import field as default
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from generations import catalog, urlsafety
+from generations.filetypes import sniff
+from generations.inputs import FILE_KINDS, public_url_missing_message
+from generations.models import GenerationFile, Upload
+
+ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
+DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
+MAX_ROWS = 20
+INPUT_TYPES = {
+    "image_url": "image/",
+    "image_urls": "image/",
+    "video_url": "video/",
+    "audio_url": "audio/",
+}
+PICK_KINDS = {
+    "image_url": "image",
+    "image_urls": "image",
+    "video_url": "video",
+    "audio_url": "audio",
+}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+@dataclass
+class Block:
+    """One piece of the form's layout, for the template."""
+
+    kind: str  # "field" | "media" | "rows"
+    param: catalog.Param | None = None
+    field: Any = None
+    url: Any = None
+    upload: Any = None
+    pick: Any = None
+    rows: list[list[Any]] = default(default_factory=list)
+    errors: list[str] = default(default_factory=list)
+    advanced: bool = False
+    multiple: bool = False
+
+
+def _choice_label(value: str) -> str:
+    return value
+
+
+class GenerationForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, spec: catalog.ModelSpec, workspace, *args, rows=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.workspace = workspace
+        self.row_counts = self._row_counts(rows)
+        self.fields["token"].initial = uuid.uuid4().hex
+        if spec.sub_models:
+            self.fields["model"] = forms.ChoiceField(
+                label="Model",
+                choices=[(s.value, _sub_label(s)) for s in spec.sub_models],
+                initial=spec.default_sub_model,
+            )
+        for param in spec.params:
+            self._add(param)
+        self.uploads: dict[str, list[UploadedFile]] = {}
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _row_counts(self, rows: dict[str, int] | None) -> dict[str, int]:
+        counts = {}
+        for param in self.spec.params:
+            if param.kind not in ROW_KINDS:
+                continue
+            count = DEFAULT_ROWS[param.kind]
+            if self.is_bound:
+                with contextlib.suppress(TypeError, ValueError):
+                    count = int(self.data.get(f"{param.name}-rows", count))
+            if rows and param.name in rows:
+                count = rows[param.name]
+            limit = min(MAX_ROWS, param.max_items or MAX_ROWS)
+            counts[param.name] = max(1, min(limit, count))
+        return counts
+
+    def _add(self, param: catalog.Param) -> None:
+        name, kind = param.name, param.kind
+        common = {"label": param.label, "help_text": param.help, "required": False}
+        if kind in ("text", "longtext"):
+            widget = forms.Textarea(attrs={"rows": 4}) if kind == "longtext" else None
+            self.fields[name] = forms.CharField(widget=widget, strip=False, **common)
+            if param.max_length:
+                self.fields[name].widget.attrs["maxlength"] = param.max_length
+        elif kind == "choice":
+            choices = [(c, _choice_label(c)) for c in param.choices]
+            if param.default is None:
+                choices = [("", "—"), *choices]
+            self.fields[name] = forms.ChoiceField(choices=choices, **common)
+        elif kind == "int":
+            self.fields[name] = forms.IntegerField(
+                min_value=param.min_value, max_value=param.max_value, **common
+            )
+        elif kind == "float":
+            self.fields[name] = forms.FloatField(
+                min_value=param.min_value, max_value=param.max_value, **common
+            )
+            self.fields[name].widget.attrs["step"] = "0.05"
+        elif kind == "bool":
+            self.fields[name] = forms.BooleanField(**common)
+        elif kind in FILE_KINDS or kind == "image_urls":
+            self._add_media(param)
+        elif kind in ROW_KINDS:
+            for index in range(self.row_counts[name]):
+                for part in ROW_KINDS[kind]:
+                    self.fields[f"{name}-{index}-{part}"] = self._row_field(param, part)
+        if name in self.fields and param.default is not None:
+            self.fields[name].initial = param.default
+
+    def _row_field(self, param: catalog.Param, part: str) -> forms.Field:
+        if part == "duration":
+            return forms.IntegerField(label="Seconds", min_value=1, max_value=15, required=False)
+        if part == "voice":
+            return forms.CharField(label="Voice", max_length=64, required=False)
+        return forms.CharField(
+            label="Prompt" if part == "prompt" else "Line",
+            widget=forms.Textarea(attrs={"rows": 2}),
+            required=False,
+        )
+
+    def _add_media(self, param: catalog.Param) -> None:
+        name, multiple = param.name, param.kind == "image_urls"
+        self.fields[name] = forms.CharField(
+            label=param.label,
+            help_text="One public link per line." if multiple else "A public http(s) link.",
+            widget=forms.Textarea(attrs={"rows": 2}) if multiple else forms.URLInput(),
+            required=False,
+        )
+        upload = MultipleFileField if multiple else forms.FileField
+        self.fields[f"{name}__upload"] = upload(label="Upload", required=False)
+        accept = INPUT_TYPES[param.kind] + "*"
+        self.fields[f"{name}__upload"].widget.attrs["accept"] = accept
+        kind = PICK_KINDS[param.kind]
+        picks = (
+            GenerationFile.objects.filter(generation__workspace=self.workspace, kind=kind)
+            .select_related("generation")
+            .order_by("-generation__created_at", "position")[:60]
+        )
+        choices = [
+            (str(f.pk), f"{f.generation.model_slug} · {f.generation.prompt_excerpt[:40]}")
+            for f in picks
+        ]
+        pick_field = forms.MultipleChoiceField if multiple else forms.ChoiceField
+        if not multiple:
+            choices = [("", "—"), *choices]
+        self.fields[f"{name}__pick"] = pick_field(
+            label="From the gallery", choices=choices, required=False
+        )
+
+    # -- layout for the template ---------------------------------------------------------------
+
+    def blocks(self) -> tuple[list[Block], list[Block]]:
+        """(main blocks, advanced blocks)."""
+        main: list[Block] = []
+        advanced: list[Block] = []
+        if "model" in self.fields:
+            main.append(Block("field", field=self["model"]))
+        for param in self.spec.params:
+            name = param.name
+            target = advanced if param.advanced else main
+            if param.kind in FILE_KINDS or param.kind == "image_urls":
+                target.append(
+                    Block(
+                        "media",
+                        param=param,
+                        url=self[name],
+                        upload=self[f"{name}__upload"],
+                        pick=self[f"{name}__pick"],
+                        errors=list(self.errors.get(name, [])),
+                        multiple=param.kind == "image_urls",
+                    )
+                )
+            elif param.kind in ROW_KINDS:
+                rows = [
+                    [self[f"{name}-{i}-{part}"] for part in ROW_KINDS[param.kind]]
+                    for i in range(self.row_counts[name])
+                ]
+                errors = list(self.errors.get(f"{name}-0-{ROW_KINDS[param.kind][0]}", []))
+                target.append(Block("rows", param=param, rows=rows, errors=errors))
+            elif name in self.fields:
+                target.append(Block("field", param=param, field=self[name]))
+        return main, advanced
+
+    # -- values --------------------------------------------------------------------------------
+
+    def skip_validation(self) -> None:
+        """Show the bound values without errors (rows were added or removed, not submitted)."""
+        self._errors = forms.utils.ErrorDict()
+        self.cleaned_data = {}
+
+    def raw_params(self) -> dict[str, Any]:
+        """Best-effort parameters from the submitted data, unvalidated: for the live estimate."""
+        data = self.data if self.is_bound else _as_data(self.initial)
+        params: dict[str, Any] = {}
+        if "model" in self.fields:
+            params["model"] = data.get("model")
+        for param in self.spec.params:
+            name = param.name
+            if param.kind in ROW_KINDS:
+                params[name] = self._rows_from(data, param)
+            elif param.kind == "bool":
+                params[name] = data.get(name) in ("on", "true", "1", "True")
+            elif param.kind in FILE_KINDS or param.kind == "image_urls":
+                continue
+            elif data.get(name) not in (None, ""):
+                params[name] = data.get(name)
+        return params
+
+    def _rows_from(self, data, param: catalog.Param) -> list[dict]:
+        first, second = ROW_KINDS[param.kind]
+        rows = []
+        for index in range(self.row_counts[param.name]):
+            text = str(data.get(f"{param.name}-{index}-{first}") or "")
+            other = data.get(f"{param.name}-{index}-{second}")
+            if not text.strip() and not other:
+                continue
+            row: dict[str, Any] = {first: text}
+            if other not in (None, ""):
+                row[second] = other
+            rows.append(row)
+        return rows
+
+    def estimate(self) -> int:
+        """Credits for what the form holds now (file inputs never change a price)."""
+        return self.spec.estimate(self.raw_params())
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        params: dict[str, Any] = {}
+        if "model" in self.fields:
+            params["model"] = cleaned.get("model")
+        for param in self.spec.params:
+            name = param.name
+            if param.kind in ROW_KINDS:
+                rows = self._rows_from(self.data, param)
+                if param.kind == "multi_prompt":
+                    for row in rows:
+                        if "duration" in row:
+                            with contextlib.suppress(TypeError, ValueError):
+                                row["duration"] = int(row["duration"])
+                params[name] = rows or None
+            elif param.kind in FILE_KINDS or param.kind == "image_urls":
+                params[name] = self._media_value(param, cleaned)
+            elif cleaned.get(name) not in (None, ""):
+                params[name] = cleaned[name]
+        check = self._with_placeholders(params)
+        for name, message in self.spec.validate(check).items():
+            self._error_for(name, message)
+        self._params = params
+        return cleaned
+
+    def _with_placeholders(self, params: dict) -> dict:
+        """The catalog checks links; uploads and gallery picks count as (valid) links."""
+        checked = {}
+        for name, value in params.items():
+            if isinstance(value, dict):
+                checked[name] = "https://studio.invalid/input"
+            elif isinstance(value, list) and value and isinstance(value[0], dict | str):
+                param = self.spec.param(name)
+                if param is not None and param.kind == "image_urls":
+                    checked[name] = ["https://studio.invalid/input"] * len(value)
+                else:
+                    checked[name] = value
+            else:
+                checked[name] = value
+        return {k: v for k, v in checked.items() if v not in (None, "", [])}
+
+    def _error_for(self, name: str, message: str) -> None:
+        if name in self.fields:
+            self.add_error(name, message)
+            return
+        param = self.spec.param(name)
+        if param is not None and param.kind in ROW_KINDS:
+            self.add_error(f"{name}-0-{ROW_KINDS[param.kind][0]}", message)
+        else:
+            self.add_error(None, message)
+
+    def _media_value(self, param: catalog.Param, cleaned: dict) -> Any:
+        name = param.name
+        multiple = param.kind == "image_urls"
+        refs: list[dict] = []
+        text = (cleaned.get(name) or "").strip()
+        for line in text.split() if multiple else ([text] if text else []):
+            try:
+                refs.append({"url": urlsafety.check_public_url(line)})
+            except urlsafety.UnsafeURL as e:
+                self.add_error(name, str(e))
+        files = cleaned.get(f"{name}__upload") or []
+        files = files if isinstance(files, list) else [files]
+        wanted = INPUT_TYPES[param.kind]
+        for upload in files:
+            problem = _check_upload(upload, wanted)
+            if problem:
+                self.add_error(f"{name}__upload", problem)
+            else:
+                self.uploads.setdefault(name, []).append(upload)
+                refs.append({"pending_upload": len(self.uploads[name]) - 1})
+        picks = cleaned.get(f"{name}__pick") or []
+        for pick in picks if isinstance(picks, list) else [picks]:
+            refs.append({"file": int(pick)})
+        if (files or picks) and not settings.STUDIO_PUBLIC_URL:
+            self.add_error(name, public_url_missing_message())
+        if multiple:
+            if param.max_items and len(refs) > param.max_items:
+                self.add_error(name, f"{param.label} takes at most {param.max_items} images.")
+            return refs or None
+        if len(refs) > 1:
+            self.add_error(name, "Choose one: a link, an upload or a gallery file.")
+        return refs[0] if refs else None
+
+    def cleaned_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self._params.items() if v not in (None, "", [])}
+
+    def save_uploads(self, user) -> dict[str, Any]:
+        """Stores the uploaded files and returns the params with references to them."""
+        params = self.cleaned_params()
+        for name, files in self.uploads.items():
+            stored = []
+            for upload in files:
+                record = Upload(
+                    workspace=self.workspace,
+                    user=user,
+                    content_type=sniff(_head(upload)) or "",
+                    size=upload.size,
+                )
+                record.file.save(_safe_name(upload.name), upload, save=False)
+                record.save()
+                stored.append({"upload": str(record.code)})
+            params[name] = _replace_pending(params.get(name), stored)
+        return params
+
+
+def _as_data(initial: dict) -> dict:
+    data = {}
+    for key, value in initial.items():
+        if isinstance(value, bool):
+            data[key] = "on" if value else ""
+        elif value is not None:
+            data[key] = str(value)
+    return data
+
+
+def _sub_label(sub: catalog.SubModel) -> str:
+    return f"{sub.label} · {sub.credits} cr" if sub.credits else sub.label
+
+
+def _head(upload: UploadedFile) -> bytes:
+    upload.seek(0)
+    head = upload.read(64)
+    upload.seek(0)
+    return head
+
+
+def _check_upload(upload: UploadedFile, wanted: str) -> str | None:
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        return f"{upload.name} is larger than {limit} MB."
+    kind = sniff(_head(upload))
+    if kind is None or not kind.startswith(wanted):
+        what = {"image/": "an image", "video/": "a video", "audio/": "an audio file"}[wanted]
+        return f"{upload.name} is not {what} (its content was checked, not its name)."
+    return None
+
+
+def _safe_name(name: str) -> str:
+    base = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.rsplit("/", 1)[-1])
+    return base[-80:] or "upload"
+
+
+def _replace_pending(value: Any, stored: list[dict]) -> Any:
+    if isinstance(value, dict) and "pending_upload" in value:
+        return stored[value["pending_upload"]]
+    if isinstance(value, list):
+        return [_replace_pending(item, stored) for item in value]
+    return value

@@ -1,0 +1,94 @@
+"""Inputs that are files: how a job's parameters point at them, and how the upstream gets them.
+
+In a Generation's params an image or video input is a reference, not bytes:
+  {"url": "https://…"}   a public link the person pasted (checked when it was pasted)
+  {"upload": "<code>"}   a file the person uploaded into the studio
+  {"file": <id>}         an earlier result from the workspace's gallery
+When the job is sent, uploads and gallery files become URLs under STUDIO_PUBLIC_URL, signed and
+valid for a day, served by `views.files.input_file` without a login (the upstream has none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from generations import catalog
+from generations.models import Generation, GenerationFile, Upload
+
+SIGNING_SALT = "generations.inputs"
+URL_LIFETIME = 24 * 3600
+FILE_KINDS = ("image_url", "video_url", "audio_url")
+
+
+class InputError(Exception):
+    """A referenced input is gone or cannot be handed to the upstream."""
+
+
+def public_url_missing_message() -> str:
+    return (
+        "Uploaded files and gallery picks reach API in One as links to this studio, so the "
+        "studio needs a public address: set STUDIO_PUBLIC_URL (or paste a public link instead)."
+    )
+
+
+def sign(kind: str, pk: int) -> str:
+    return signing.dumps([kind, pk], salt=SIGNING_SALT, compress=True)
+
+
+def unsign(token: str) -> tuple[str, int]:
+    kind, pk = signing.loads(token, salt=SIGNING_SALT, max_age=URL_LIFETIME)
+    return kind, int(pk)
+
+
+def _public_url(kind: str, pk: int, filename: str) -> str:
+    if not settings.STUDIO_PUBLIC_URL:
+        raise InputError(public_url_missing_message())
+    path = reverse("input-file", args=[sign(kind, pk), filename])
+    return settings.STUDIO_PUBLIC_URL + path
+
+
+def resolve(ref: Any, workspace) -> str:
+    """The URL the upstream should fetch for one reference."""
+    if isinstance(ref, str):
+        return ref
+    if not isinstance(ref, dict):
+        raise InputError("An input is not in a form the studio understands.")
+    if "url" in ref:
+        return str(ref["url"])
+    if "upload" in ref:
+        upload = Upload.objects.filter(code=ref["upload"], workspace=workspace).first()
+        if upload is None:
+            raise InputError("An uploaded input file is no longer there.")
+        return _public_url("u", upload.pk, upload.file.name.rsplit("/", 1)[-1])
+    if "file" in ref:
+        result = GenerationFile.objects.filter(
+            pk=ref["file"], generation__workspace=workspace
+        ).first()
+        if result is None:
+            raise InputError("A gallery file used as input is no longer there.")
+        return _public_url("f", result.pk, result.filename)
+    raise InputError("An input is not in a form the studio understands.")
+
+
+def request_body(generation: Generation) -> dict:
+    """What to send upstream for a generation: the catalog's body, inputs turned into URLs, and
+    a callback URL when the model takes one and the studio can be reached."""
+    spec = catalog.get(generation.model_slug)
+    params = dict(generation.params)
+    for param in spec.params:
+        value = params.get(param.name)
+        if value in (None, "", []):
+            continue
+        if param.kind in FILE_KINDS:
+            params[param.name] = resolve(value, generation.workspace)
+        elif param.kind == "image_urls":
+            params[param.name] = [resolve(item, generation.workspace) for item in value]
+    body = spec.request_body(params)
+    if spec.callback and settings.STUDIO_PUBLIC_URL:
+        path = reverse("callback", args=[generation.code, generation.callback_token])
+        body["callback_url"] = settings.STUDIO_PUBLIC_URL + path
+    return body

@@ -1,0 +1,44 @@
+"""When to look at a running job again.
+
+The first look is at the earliest time the model usually finishes; after that the gap grows with
+the time the job has run (10 %), never below a floor, so that a finished job is noticed within
+max(floor, 10 % of its duration) while a long video costs a handful of look-ups, not one every
+two seconds. Durations come from the catalog, scaled by the sandbox's speed when the studio talks
+to the sandbox (its jobs run faster or slower than the real ones by that factor).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+GROWTH = 0.10  # the next look comes after 10 % of the time run so far
+MAX_GAP = 60.0
+
+
+def speed() -> float:
+    return float(settings.SANDBOX["speed"]) if settings.USES_SANDBOX else 1.0
+
+
+def typical_seconds(spec) -> tuple[float, float]:
+    low, high = spec.typical_seconds
+    return low * speed(), high * speed()
+
+
+def expected_seconds(spec) -> float:
+    low, high = typical_seconds(spec)
+    return (low + high) / 2
+
+
+def first_look(spec) -> float:
+    """Seconds after the upstream accepted the job: when it may first be done."""
+    return max(0.05, typical_seconds(spec)[0])
+
+
+def next_look(running_for: float) -> float:
+    """Seconds until the next look, for a job that has run `running_for` seconds."""
+    return min(MAX_GAP, max(settings.STUDIO_POLL_FLOOR, GROWTH * running_for))
+
+
+def deadline(spec) -> float:
+    """Seconds after which a job still running is given up on (and ended honestly)."""
+    return max(600.0, 6 * typical_seconds(spec)[1])

@@ -1,0 +1,385 @@
+"""django-q2 tasks: send a job upstream, follow it to its end, keep its results, sweep.
+
+Delivery is at least once and a worker may die at any line, so every step claims its work with a
+conditional update (`filter(state=…).update(…)` and a check of the count) and reads state back
+from the database. Nothing here trusts memory across steps.
+
+- `submit(id)`: queued → submitting → running (with the upstream task id), or failed, or
+  unknown when the create may have reached the upstream without an answer (never resent).
+- `poll()`: one long-running follower for all running jobs. It looks each job up when it is due
+  (see pacing.py), keeps its results when it ends, and hands over to a fresh `poll` before the
+  worker's timeout. At most one runs at a time (a heartbeat row); extra ones exit at once.
+- `sweep()`: every minute, ends honestly what got stuck (lost enqueues, dead submits, jobs past
+  their deadline) and restarts the poller if it died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mimetypes
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from generations import client, inputs, pacing, previews
+from generations.client import UpstreamError
+from generations.filetypes import sniff
+from generations.models import (
+    Generation,
+    GenerationFile,
+    PollerHeartbeat,
+    State,
+)
+
+logger = logging.getLogger(__name__)
+
+POLL_BUDGET = 90.0  # seconds one poll task runs before handing over (< Q_CLUSTER timeout)
+POLL_TICK = 0.25  # longest sleep between two looks at the due list
+HEARTBEAT_STALE = timedelta(seconds=5)
+LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
+SUBMIT_RETRIES = 6
+COLLECT_RETRIES = 5
+OUTPUT_TYPES = {
+    "image": ("image/",),
+    "video": ("video/",),
+    "audio": ("audio/",),
+}
+
+
+def describe(error: UpstreamError) -> str:
+    """A sentence a person can act on."""
+    if error.kind == client.INSUFFICIENT_CREDITS:
+        return (
+            "The workspace's API in One account is out of credits. Ask an admin to top it up, "
+            "then retry."
+        )
+    if error.kind == client.AUTHENTICATION:
+        return "The workspace's API in One key was refused as invalid. Tell an admin to check it."
+    if error.kind == client.INVALID_REQUEST:
+        return f"API in One refused the job: {error.message}"
+    if error.kind == client.NOT_FOUND:
+        return "API in One no longer knows this job."
+    return "Waiting for the service: it is busy or unreachable, and the studio keeps trying."
+
+
+def _account(generation: Generation) -> client.Account:
+    return client.studio_account(member=str(generation.user_id or ""))
+
+
+# -- submit -------------------------------------------------------------------------------------
+
+
+def enqueue_submit(generation: Generation) -> None:
+    """Send it once the transaction that created it has committed."""
+    pk = generation.pk
+    transaction.on_commit(lambda: async_task("generations.tasks.submit", pk))
+
+
+def submit(generation_id: int) -> None:
+    now = timezone.now()
+    # Claim: only one worker moves a queued job on; a second delivery finds nothing to do.
+    claimed = Generation.objects.filter(pk=generation_id, state=State.QUEUED).update(
+        state=State.SUBMITTING, submitted_at=now, submit_attempts=F("submit_attempts") + 1
+    )
+    if not claimed:
+        return
+    generation = Generation.objects.get(pk=generation_id)
+    try:
+        body = inputs.request_body(generation)
+    except inputs.InputError as e:
+        generation.fail("invalid_input", str(e), from_states=[State.SUBMITTING])
+        return
+    Generation.objects.filter(pk=generation_id).update(request_body=body)
+    try:
+        task = client.create_task(_account(generation), generation.spec.route, body)
+    except UpstreamError as e:
+        _submit_failed(generation, e)
+        return
+    accepted = timezone.now()
+    moved = Generation.objects.filter(pk=generation_id, state=State.SUBMITTING).update(
+        state=State.RUNNING,
+        upstream_task_id=task.task_id,
+        status_word=task.status_word,
+        accepted_at=accepted,
+        next_check_at=accepted + timedelta(seconds=pacing.first_look(generation.spec)),
+        waiting_note="",
+    )
+    if not moved:
+        # Canceled while it was being sent: keep the upstream id for the record; its result is
+        # never followed, so it is dropped if it arrives.
+        Generation.objects.filter(pk=generation_id).update(
+            upstream_task_id=task.task_id, accepted_at=accepted
+        )
+        return
+    kick_poller()
+
+
+def _submit_failed(generation: Generation, error: UpstreamError) -> None:
+    if error.ambiguous:
+        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
+            state=State.UNKNOWN,
+            error_kind=error.kind,
+            next_check_at=_give_up_at(generation),
+            waiting_note=(
+                "The service may have received this job but its answer was lost. The studio "
+                "will not send it twice; it waits for the service to confirm it."
+            ),
+        )
+        return
+    if error.permanent or generation.submit_attempts >= SUBMIT_RETRIES:
+        generation.fail(error.kind, describe(error), from_states=[State.SUBMITTING])
+        return
+    # Surely not sent (refused connection, rate limit): back in the queue, tried again soon.
+    Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
+        state=State.QUEUED, waiting_note=describe(error)
+    )
+    time.sleep(client.backoff(generation.submit_attempts, error.retry_after))
+    async_task("generations.tasks.submit", generation.pk)
+
+
+# -- follow -------------------------------------------------------------------------------------
+
+
+def kick_poller() -> None:
+    """Start a poller unless one is alive (a heartbeat in the last few seconds)."""
+    if not _poller_alive():
+        async_task("generations.tasks.poll")
+
+
+def _poller_alive() -> bool:
+    beat = PollerHeartbeat.objects.filter(pk=1).values_list("seen_at", flat=True).first()
+    return beat is not None and beat > timezone.now() - HEARTBEAT_STALE
+
+
+def _claim_poller() -> bool:
+    now = timezone.now()
+    with contextlib.suppress(IntegrityError):  # two pollers creating the row at once
+        PollerHeartbeat.objects.get_or_create(pk=1, defaults={"seen_at": now - HEARTBEAT_STALE * 2})
+    # Only the poller that moves a stale heartbeat forward runs; the others leave.
+    return bool(
+        PollerHeartbeat.objects.filter(pk=1, seen_at__lt=now - HEARTBEAT_STALE).update(seen_at=now)
+    )
+
+
+def _beat() -> None:
+    PollerHeartbeat.objects.filter(pk=1).update(seen_at=timezone.now())
+
+
+def poll() -> None:
+    if not _claim_poller():
+        return
+    deadline = time.monotonic() + POLL_BUDGET
+    try:
+        while time.monotonic() < deadline:
+            _beat()
+            now = timezone.now()
+            for generation_id in (
+                Generation.objects.due(now)
+                .order_by("next_check_at")
+                .values_list("pk", flat=True)[:50]
+            ):
+                check(generation_id)
+            upcoming = Generation.objects.followed().aggregate(at=Min("next_check_at"))["at"]
+            if upcoming is None:
+                return
+            wait = (upcoming - timezone.now()).total_seconds()
+            time.sleep(min(POLL_TICK, max(0.01, wait)))
+    finally:
+        PollerHeartbeat.objects.filter(pk=1).update(seen_at=timezone.now() - HEARTBEAT_STALE * 2)
+    if Generation.objects.followed().exists():
+        async_task("generations.tasks.poll")
+
+
+def check(generation_id: int) -> None:
+    """Look one running job up, if it is (still) due; safe to run twice or concurrently."""
+    now = timezone.now()
+    generation = Generation.objects.filter(pk=generation_id).first()
+    if generation is None or generation.state != State.RUNNING or not generation.next_check_at:
+        return
+    # Claim this look-up by moving its due time: a second poller finds it no longer due.
+    claimed = Generation.objects.filter(
+        pk=generation_id, state=State.RUNNING, next_check_at=generation.next_check_at
+    ).update(next_check_at=now + LOOKUP_LEASE, checks=F("checks") + 1)
+    if not claimed:
+        return
+    try:
+        task = client.get_task(_account(generation), generation.upstream_task_id)
+    except UpstreamError as e:
+        if e.permanent:
+            generation.fail(e.kind, describe(e), from_states=[State.RUNNING])
+        else:
+            Generation.objects.filter(pk=generation_id, state=State.RUNNING).update(
+                waiting_note=describe(e),
+                next_check_at=timezone.now() + timedelta(seconds=client.backoff(2, e.retry_after)),
+            )
+        return
+    record(generation, task)
+
+
+def record(generation: Generation, task: client.Task) -> None:
+    """Store what a look-up found: still running (when to look next), failed, or done."""
+    now = timezone.now()
+    if not task.finished:
+        running_for = (now - (generation.accepted_at or now)).total_seconds()
+        Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
+            status_word=task.status_word,
+            waiting_note="",
+            next_check_at=now + timedelta(seconds=pacing.next_look(running_for)),
+        )
+        return
+    Generation.objects.filter(pk=generation.pk, upstream_done_at__isnull=True).update(
+        upstream_done_at=now
+    )
+    Generation.objects.filter(pk=generation.pk).update(
+        status_word=task.status_word, consumed_credits=task.consumed_credits
+    )
+    if task.state == client.FAILED:
+        message = task.error_message or "The model could not generate this."
+        generation.fail("upstream_failed", f"API in One: {message}", from_states=[State.RUNNING])
+        return
+    collect(generation, task)
+
+
+def collect(generation: Generation, task: client.Task) -> None:
+    """Copy every result into the studio's storage now (upstream URLs expire), then mark the job
+    done. Files already kept (a second run) are not fetched again."""
+    spec = generation.spec
+    kept = set(generation.files.values_list("position", flat=True))
+    try:
+        for position, url in enumerate(task.result_urls):
+            if position in kept:
+                continue
+            generation.refresh_from_db(fields=["state"])
+            if generation.state != State.RUNNING:
+                return  # canceled meanwhile: the result is dropped
+            _keep(generation, position, url, spec.output)
+    except UpstreamError as e:
+        _collect_failed(generation, e)
+        return
+    if not task.result_urls:
+        generation.fail("no_results", "API in One reported success but sent no result.")
+        return
+    Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
+        state=State.SUCCEEDED, finished_at=timezone.now(), next_check_at=None, waiting_note=""
+    )
+
+
+def _keep(generation: Generation, position: int, url: str, output: str) -> None:
+    download = client.download(
+        url, allowed_hosts=client.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
+    )
+    content_type = sniff(download.content) or download.content_type
+    if not content_type.startswith(OUTPUT_TYPES.get(output, ("",))):
+        raise UpstreamError(
+            client.INVALID_REQUEST, f"A result was {content_type or 'unknown'}, not {output}."
+        )
+    extension = mimetypes.guess_extension(content_type) or ".bin"
+    name = f"{generation.model_slug}-{position + 1}{extension}"
+    result = GenerationFile(
+        generation=generation,
+        position=position,
+        kind=output,
+        content_type=content_type,
+        size=len(download.content),
+        source_url=url,
+    )
+    preview = None
+    if output == "image":
+        size = previews.image_size(download.content)
+        if size:
+            result.width, result.height = size
+        preview = previews.thumbnail(download.content)
+    elif output == "video":
+        preview = previews.poster(download.content)
+    result.file.save(name, ContentFile(download.content), save=False)
+    if preview:
+        result.preview.save(f"{name}.preview.webp", ContentFile(preview), save=False)
+    try:
+        with transaction.atomic():
+            result.save()
+    except IntegrityError:  # kept by a concurrent run: ours is a spare copy
+        result.file.delete(save=False)
+        if preview:
+            result.preview.delete(save=False)
+
+
+def _collect_failed(generation: Generation, error: UpstreamError) -> None:
+    generation.refresh_from_db()
+    if generation.checks >= COLLECT_RETRIES + pacing_checks(generation):
+        generation.fail(
+            "download_failed", f"The results could not be kept: {error.message}",
+            from_states=[State.RUNNING],
+        )  # fmt: skip
+        return
+    # Look the task up again shortly: a new look-up hands out fresh result links.
+    Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
+        waiting_note="Fetching the results again.",
+        next_check_at=timezone.now() + timedelta(seconds=1),
+    )
+
+
+def pacing_checks(generation: Generation) -> int:
+    """Look-ups a job normally needs before it ends; retries of the download come on top."""
+    return 3 + int(generation.expected_seconds() / max(settings.STUDIO_POLL_FLOOR, 1.0))
+
+
+# -- sweep --------------------------------------------------------------------------------------
+
+
+def sweep() -> None:
+    now = timezone.now()
+    # Queued but never picked up (the enqueue was lost with a crashed web process).
+    for pk in Generation.objects.filter(
+        state=State.QUEUED, created_at__lt=now - timedelta(seconds=60)
+    ).values_list("pk", flat=True):
+        async_task("generations.tasks.submit", pk)
+    # A submit that outlived any worker: it may or may not have reached the upstream.
+    stale_submit = now - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+    for generation in Generation.objects.filter(
+        state=State.SUBMITTING, submitted_at__lt=stale_submit
+    ):
+        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
+            state=State.UNKNOWN,
+            next_check_at=_give_up_at(generation),
+            waiting_note="The studio lost track of this job while sending it; it won't resend it.",
+        )
+    for generation in Generation.objects.filter(state=State.RUNNING):
+        limit = timedelta(seconds=pacing.deadline(generation.spec))
+        if now - (generation.accepted_at or generation.created_at) < limit:
+            continue
+        minutes = round(limit.total_seconds() / 60)
+        generation.fail(
+            "timeout",
+            f"API in One did not finish this job within {minutes} minutes; the studio "
+            "stopped following it.",
+            from_states=[State.RUNNING],
+        )
+    for generation in Generation.objects.filter(state=State.UNKNOWN, next_check_at__lt=now):
+        minutes = round(pacing.deadline(generation.spec) / 60)
+        generation.fail(
+            "unconfirmed",
+            f"API in One never confirmed this job within {minutes} minutes.",
+            from_states=[State.UNKNOWN],
+        )
+    if Generation.objects.followed().exists():
+        kick_poller()
+
+
+def _give_up_at(generation: Generation):
+    """An unconfirmed job waits this long for the service to confirm it (a callback)."""
+    return timezone.now() + timedelta(seconds=pacing.deadline(generation.spec))
+
+
+def nudge(generation: Generation) -> None:
+    """A callback arrived: look the job up now (the callback itself is never trusted)."""
+    Generation.objects.filter(
+        pk=generation.pk, state=State.RUNNING, next_check_at__gt=timezone.now()
+    ).update(next_check_at=timezone.now())
+    kick_poller()

@@ -1,0 +1,90 @@
+"""One generation: its page, its status card (polled by htmx while it runs), cancel, retry,
+and its result files."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from generations import tasks
+from generations.models import Generation, State
+from generations.views import HtmxHttpRequest, get_generation
+
+
+def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
+    return TemplateResponse(
+        request, "generations/detail.html#status-card", {"generation": generation}
+    )
+
+
+@login_required
+@require_GET
+def detail(request: HtmxHttpRequest, code) -> HttpResponse:
+    generation = get_generation(request, code)
+    return TemplateResponse(request, "generations/detail.html", {"generation": generation})
+
+
+@login_required
+@require_GET
+def card(request: HtmxHttpRequest, code) -> HttpResponse:
+    return _card(request, get_generation(request, code))
+
+
+@login_required
+@require_POST
+def cancel(request: HtmxHttpRequest, code) -> HttpResponse:
+    generation = get_generation(request, code)
+    if generation.cancel():
+        messages.info(request, "Canceled. If the service still finishes it, the result is dropped.")
+    if request.htmx:
+        return _card(request, generation)
+    return redirect("generation", code=generation.code)
+
+
+@login_required
+@require_POST
+def retry(request: HtmxHttpRequest, code) -> HttpResponse:
+    """A failed (or canceled) job, sent again as a new generation with the same parameters."""
+    original = get_generation(request, code)
+    if original.state not in (State.FAILED, State.CANCELED):
+        raise Http404("Only failed or canceled jobs are retried")
+    with transaction.atomic():
+        again = Generation.objects.create(
+            workspace=original.workspace,
+            user=request.user,
+            model_slug=original.model_slug,
+            kind=original.kind,
+            params=original.params,
+            estimate=original.spec.estimate(original.params),
+            token=f"retry-{original.code}-{Generation.objects.filter(retry_of=original).count()}",
+            retry_of=original,
+        )
+        tasks.enqueue_submit(again)
+    if request.htmx:
+        return _card(request, again)
+    return redirect("generation", code=again.code)
+
+
+@login_required
+@require_GET
+def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
+    """A kept result, served only after the same check as its page."""
+    generation = get_generation(request, code)
+    result = generation.files.filter(position=position).first()
+    if result is None:
+        raise Http404("No such file")
+    preview = request.GET.get("preview") == "1" and result.preview
+    stored = result.preview if preview else result.file
+    response = FileResponse(
+        stored.open("rb"),
+        content_type="image/webp" if preview else result.content_type,
+        as_attachment=request.GET.get("download") == "1",
+        filename=result.filename,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

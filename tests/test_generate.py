@@ -1,0 +1,433 @@
+"""The Generate flow end to end: form → Generation → django-q2 tasks (inline) → sandbox over
+real HTTP → results kept → status card."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+
+from generations import catalog, tasks
+from generations.models import Generation, GenerationFile, State, Upload
+from tests.conftest import make_user, sandbox_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def post_form(client: Client, slug: str, data: dict, capture, **extra):
+    with capture(execute=True):
+        return client.post(f"/create/{slug}/", data, **extra)
+
+
+def png_bytes(color=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_it_runs_an_image_job_to_its_kept_results(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    response = post_form(
+        alice_client,
+        "imagen-4",
+        {"token": "t1", "model": "imagen4-fast", "prompt": "a red fox", "num_images": "2",
+         "aspect_ratio": "16:9"},
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    generation = Generation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/g/{generation.code}/"
+    assert generation.state == State.SUCCEEDED
+    assert generation.estimate == 8
+    assert generation.consumed_credits == 8
+    assert generation.upstream_task_id
+    assert generation.request_body["model"] == "imagen4-fast"
+    files = list(generation.files.all())
+    assert [f.kind for f in files] == ["image", "image"]
+    assert files[0].content_type == "image/png"
+    assert (files[0].width, files[0].height) == (768, 432)
+    assert files[0].preview  # a thumbnail
+    page = alice_client.get(f"/g/{generation.code}/").content.decode()
+    assert f"/g/{generation.code}/files/0" in page
+    assert "hx-trigger" not in page  # a finished card does not poll
+    image = alice_client.get(f"/g/{generation.code}/files/1")
+    assert image["Content-Type"] == "image/png"
+    assert b"".join(image.streaming_content).startswith(b"\x89PNG")
+    download = alice_client.get(f"/g/{generation.code}/files/1?download=1")
+    assert "attachment" in download["Content-Disposition"]
+
+
+def test_it_creates_one_job_for_a_form_sent_twice(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    data = {"token": "same", "prompt": "a calm lake", "type": "pro", "resolution": "1K"}
+    post_form(alice_client, "flux-2", data, django_capture_on_commit_callbacks)
+    post_form(alice_client, "flux-2", data, django_capture_on_commit_callbacks)
+    assert Generation.objects.count() == 1
+    assert sandbox_tasks(upstream) == 1
+
+
+@pytest.mark.parametrize(
+    ("slug", "data", "field", "message"),
+    [
+        ("flux-2", {"prompt": "ab"}, "prompt", "at least 3"),
+        ("kling-3", {"prompt": "a dog", "duration": "16"}, "duration", "15"),
+        ("kling-3", {"prompt": "x" * 2501}, "prompt", "2500"),
+        ("suno", {"model": "chirp-v3-5"}, None, ""),
+        ("elevenlabs-v3", {"stability": "1.5"}, "stability", "1"),
+        ("face-swap", {"image": "http://127.0.0.1/a.png", "face_image": "https://example.com/b.png"},
+         "image", "private"),
+        ("bg-remover", {"image": "file:///etc/passwd"}, "image", "http"),
+        ("bg-remover", {"image": "http://169.254.169.254/latest/meta-data"}, "image", ""),
+        ("bg-remover", {"image": "http://0x7f000001/x.png"}, "image", ""),
+    ],
+)  # fmt: skip
+def test_it_refuses_bad_input_next_to_the_field_and_sends_nothing(
+    alice_client, upstream, slug, data, field, message, django_capture_on_commit_callbacks
+) -> None:
+    response = post_form(
+        alice_client, slug, {"token": "x", **data}, django_capture_on_commit_callbacks
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert not form.is_valid()
+    if field:
+        assert message in " ".join(form.errors[field])
+    assert Generation.objects.count() == 0
+    assert sandbox_tasks(upstream) == 0
+
+
+def test_it_renders_and_estimates_every_model(alice_client) -> None:
+    for spec in catalog.MODELS.values():
+        if not spec.async_task:
+            continue
+        page = alice_client.get(f"/?model={spec.slug}")
+        assert page.status_code == 200, spec.slug
+        assert f"{spec.estimate()} credit" in page.content.decode(), spec.slug
+
+
+def test_it_updates_the_estimate_as_parameters_change(alice_client) -> None:
+    response = alice_client.post(
+        "/create/kling-3/estimate", {"mode": "pro", "duration": "15", "sound": "on"}
+    )
+    assert "1200 credits" in response.content.decode()
+    response = alice_client.post("/create/kling-3/estimate", {"mode": "std", "duration": "3"})
+    assert "120 credits" in response.content.decode()
+    response = alice_client.post(
+        "/create/elevenlabs-v3/estimate", {"dialogue-rows": "1", "dialogue-0-text": "x" * 1000}
+    )
+    assert "28 credits" in response.content.decode()
+
+
+def test_it_adds_and_removes_dialogue_lines(alice_client) -> None:
+    page = alice_client.post(
+        "/create/elevenlabs-v3/rows",
+        {"dialogue-rows": "2", "dialogue-0-text": "Hello", "rows": "dialogue:add"},
+    ).content.decode()
+    assert 'name="dialogue-2-text"' in page
+    assert "Hello" in page
+    assert "errorlist" not in page  # nothing was submitted: no errors yet
+    page = alice_client.post(
+        "/create/elevenlabs-v3/rows", {"dialogue-rows": "3", "rows": "dialogue:remove"}
+    ).content.decode()
+    assert 'name="dialogue-1-text"' in page
+    assert 'name="dialogue-2-text"' not in page
+
+
+def test_it_speaks_a_two_voice_dialogue(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "elevenlabs-v3",
+        {"token": "d", "dialogue-rows": "2", "dialogue-0-text": "Hello there.",
+         "dialogue-0-voice": "narrator", "dialogue-1-text": "Hi!", "dialogue-1-voice": "user",
+         "stability": "0.5"},
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    generation = Generation.objects.get()
+    assert generation.params["dialogue"] == [
+        {"text": "Hello there.", "voice": "narrator"},
+        {"text": "Hi!", "voice": "user"},
+    ]
+    assert generation.state == State.SUCCEEDED
+    assert generation.files.get().content_type == "audio/mpeg"
+
+
+def test_it_runs_suno_in_custom_and_inspiration_modes(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "suno",
+        {"token": "a", "model": "chirp-v4-5", "prompt": "[Verse] la", "style": "pop", "title": "T"},
+        django_capture_on_commit_callbacks,
+    )
+    post_form(
+        alice_client,
+        "suno",
+        {"token": "b", "model": "chirp-v3-5", "gpt_description_prompt": "a calm piano piece"},
+        django_capture_on_commit_callbacks,
+    )
+    custom, inspiration = Generation.objects.order_by("created_at")
+    assert custom.estimate == 10
+    assert inspiration.estimate == 5
+    assert custom.files.count() == 2  # Suno makes two variations
+    assert inspiration.state == State.SUCCEEDED
+
+
+def test_it_runs_kling_multi_shot(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "kling-3",
+        {"token": "m", "mode": "std", "sound": "on", "multi_shots": "on", "multi_prompt-rows": "2",
+         "multi_prompt-0-prompt": "a door opens", "multi_prompt-0-duration": "2",
+         "multi_prompt-1-prompt": "a cat walks in", "multi_prompt-1-duration": "2"},
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    generation = Generation.objects.get()
+    assert generation.params["multi_prompt"] == [
+        {"prompt": "a door opens", "duration": 2},
+        {"prompt": "a cat walks in", "duration": 2},
+    ]
+    assert generation.estimate == 240  # 4 s × (40 + 20 for sound)
+    assert generation.state == State.SUCCEEDED
+    assert generation.files.get().kind == "video"
+    assert generation.files.get().preview  # a poster frame
+
+
+def test_it_refuses_an_upload_that_is_not_what_it_claims(alice_client, upstream, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:9"
+    fake = io.BytesIO(b"not really a png")
+    fake.name = "photo.png"
+    response = alice_client.post("/create/bg-remover/", {"token": "u", "image__upload": fake})
+    assert "not an image" in " ".join(response.context["form"].errors["image__upload"])
+    assert not Upload.objects.exists()
+
+
+def test_it_refuses_an_upload_over_the_size_cap(alice_client, upstream, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:9"
+    settings.MAX_UPLOAD_BYTES = 100
+    image = io.BytesIO(png_bytes())
+    image.name = "photo.png"
+    response = alice_client.post("/create/bg-remover/", {"token": "u", "image__upload": image})
+    assert "larger than" in " ".join(response.context["form"].errors["image__upload"])
+
+
+def test_it_says_uploads_need_a_public_url(alice_client, upstream, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = ""
+    image = io.BytesIO(png_bytes())
+    image.name = "photo.png"
+    response = alice_client.post("/create/bg-remover/", {"token": "u", "image__upload": image})
+    assert "STUDIO_PUBLIC_URL" in " ".join(response.context["form"].errors["image"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_an_upload_to_the_upstream_by_signed_link(live_server, upstream, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = live_server.url
+    alice = make_user("alice")
+    client = Client()
+    client.force_login(alice)
+    image = io.BytesIO(png_bytes())
+    image.name = "../../photo.png"
+    client.post("/create/image-upscale/", {"token": "u", "image__upload": image})
+    generation = Generation.objects.get()
+    upload = Upload.objects.get()
+    assert upload.content_type == "image/png"
+    assert ".." not in upload.file.name
+    assert generation.request_body["image"].startswith(live_server.url + "/inputs/")
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    result = Image.open(generation.files.get().file)
+    assert result.size == (128, 96)  # the upstream really fetched our upload and upscaled it
+    # A tampered link serves nothing.
+    tampered = generation.request_body["image"].replace("/inputs/", "/inputs/x")
+    assert Client().get(tampered.replace(live_server.url, "")).status_code == 404
+
+
+def test_it_reuses_a_gallery_result_as_input(
+    alice_client, upstream, settings, live_server, django_capture_on_commit_callbacks
+) -> None:
+    settings.STUDIO_PUBLIC_URL = live_server.url
+    post_form(
+        alice_client,
+        "flux-2",
+        {"token": "a", "prompt": "a portrait"},
+        django_capture_on_commit_callbacks,
+    )
+    result = GenerationFile.objects.get()
+    page = alice_client.get("/?model=bg-remover").content.decode()
+    assert f'value="{result.pk}"' in page  # offered in the gallery picker
+    post_form(
+        alice_client,
+        "bg-remover",
+        {"token": "b", "image__pick": str(result.pk)},
+        django_capture_on_commit_callbacks,
+    )
+    cutout = Generation.objects.get(model_slug="bg-remover")
+    assert cutout.params["image"] == {"file": result.pk}
+
+
+def test_it_explains_an_upstream_failure_and_retries_it(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "flux-2",
+        {"token": "f", "prompt": "boom [sandbox:fail]"},
+        django_capture_on_commit_callbacks,
+    )
+    failed = Generation.objects.get()
+    assert failed.state == State.FAILED
+    assert failed.error_message.startswith("API in One:")
+    card = alice_client.get(f"/g/{failed.code}/card").content.decode()
+    assert "Retry" in card
+    assert "hx-trigger" not in card
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(f"/g/{failed.code}/retry")
+    again = Generation.objects.exclude(pk=failed.pk).get()
+    assert again.retry_of == failed
+    assert again.params == failed.params
+
+
+def test_it_says_when_the_account_is_out_of_credits(
+    alice_client, upstream, django_capture_on_commit_callbacks, settings
+) -> None:
+    upstream.sandbox.state.set_balance(settings.SANDBOX_API_KEY, 0)
+    post_form(
+        alice_client,
+        "flux-2",
+        {"token": "c", "prompt": "a cat"},
+        django_capture_on_commit_callbacks,
+    )
+    generation = Generation.objects.get()
+    assert generation.state == State.FAILED
+    assert "out of credits" in generation.error_message
+
+
+def test_it_marks_a_lost_create_unknown_and_never_resends_it(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "flux-2",
+        {"token": "l", "prompt": "a cat [sandbox:lost]"},
+        django_capture_on_commit_callbacks,
+    )
+    generation = Generation.objects.get()
+    assert generation.state == State.UNKNOWN
+    assert sandbox_tasks(upstream) == 1
+    tasks.submit(generation.pk)  # delivered again: nothing happens
+    assert sandbox_tasks(upstream) == 1
+    card = alice_client.get(f"/g/{generation.code}/card").content.decode()
+    assert "will not send it twice" in card
+
+
+def test_it_cancels_a_running_job_and_drops_its_result(alice_client, upstream) -> None:
+    generation = Generation.objects.create(
+        workspace=alice_client.workspace if hasattr(alice_client, "workspace") else
+        Generation._meta.get_field("workspace").related_model.objects.get(),
+        user=Generation._meta.get_field("user").related_model.objects.get(username="alice"),
+        model_slug="flux-2", kind="image", params={"prompt": "a cat"}, estimate=5, token="k",
+    )  # fmt: skip
+    tasks.submit(generation.pk)  # sync mode runs the poller too; make a fresh one instead
+    generation.refresh_from_db()
+    assert generation.state == State.SUCCEEDED
+    running = Generation.objects.create(
+        workspace=generation.workspace, user=generation.user, model_slug="flux-2", kind="image",
+        params={"prompt": "a slow cat"}, estimate=5, token="k2", state=State.RUNNING,
+        upstream_task_id="sbx-not-there", accepted_at=timezone.now(), next_check_at=timezone.now(),
+    )  # fmt: skip
+    card = alice_client.post(f"/g/{running.code}/cancel", HTTP_HX_REQUEST="true").content.decode()
+    running.refresh_from_db()
+    assert running.state == State.CANCELED
+    assert "hx-trigger" not in card
+    tasks.check(running.pk)  # a look-up already in flight finds nothing to do
+    running.refresh_from_db()
+    assert running.state == State.CANCELED
+
+
+def test_it_polls_while_active_and_stops_when_done(alice, alice_client) -> None:
+    workspace = alice.memberships.get().workspace
+    running = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "wait"}, estimate=5, token="p", state=State.RUNNING,
+        accepted_at=timezone.now(),
+    )  # fmt: skip
+    card = alice_client.get(f"/g/{running.code}/card").content.decode()
+    assert 'hx-trigger="every 2s"' in card
+    assert "<progress" in card
+    assert "Cancel" in card
+
+
+def test_it_hides_other_workspaces_jobs(alice, bob, upstream) -> None:
+    workspace = alice.memberships.get().workspace
+    generation = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "mine"}, estimate=5, token="s", state=State.FAILED,
+    )  # fmt: skip
+    bob_client = Client()
+    bob_client.force_login(bob)
+    for url in (
+        f"/g/{generation.code}/",
+        f"/g/{generation.code}/card",
+        f"/g/{generation.code}/files/0",
+    ):
+        assert bob_client.get(url).status_code == 404, url
+    for url in (f"/g/{generation.code}/cancel", f"/g/{generation.code}/retry"):
+        assert bob_client.post(url).status_code == 404, url
+    assert Generation.objects.count() == 1
+
+
+def test_it_trusts_a_callback_only_as_a_nudge(alice, upstream) -> None:
+    workspace = alice.memberships.get().workspace
+    later = timezone.now() + timedelta(hours=1)
+    generation = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "x"}, estimate=5, token="cb", state=State.RUNNING,
+        upstream_task_id="sbx-unknown", accepted_at=timezone.now(), next_check_at=later,
+    )  # fmt: skip
+    client = Client()
+    forged = client.post(
+        f"/callbacks/{generation.code}/wrong-token",
+        data={"data": {"status": "SUCCESS", "response": ["https://evil.example/x.png"]}},
+        content_type="application/json",
+    )
+    assert forged.status_code == 404
+    generation.refresh_from_db()
+    assert generation.next_check_at == later
+    assert generation.state == State.RUNNING
+
+
+def test_it_sweeps_stuck_jobs_to_an_honest_end(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    long_ago = timezone.now() - timedelta(hours=3)
+    sending = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image", params={},
+        estimate=5, token="s1", state=State.SUBMITTING, submitted_at=long_ago, created_at=long_ago,
+    )  # fmt: skip
+    running = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image", params={},
+        estimate=5, token="s2", state=State.RUNNING, upstream_task_id="t-old",
+        accepted_at=long_ago, created_at=long_ago,
+    )  # fmt: skip
+    tasks.sweep()
+    sending.refresh_from_db()
+    running.refresh_from_db()
+    assert sending.state == State.UNKNOWN
+    assert running.state == State.FAILED
+    assert "did not finish this job within" in running.error_message
+    tasks.sweep()  # an unconfirmed job waits for its deadline before it is given up
+    sending.refresh_from_db()
+    assert sending.state == State.UNKNOWN
+    Generation.objects.filter(pk=sending.pk).update(next_check_at=timezone.now())
+    tasks.sweep()
+    sending.refresh_from_db()
+    assert sending.state == State.FAILED
+    assert "never confirmed" in sending.error_message
