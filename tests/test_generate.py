@@ -4,6 +4,7 @@ real HTTP → results kept → status card."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from generations import catalog, tasks
+from generations import catalog, client, tasks
 from generations.models import Generation, GenerationFile, State, Upload
 from tests.conftest import make_user, sandbox_tasks
 
@@ -329,28 +330,26 @@ def test_it_marks_a_lost_create_unknown_and_never_resends_it(
     assert "will not send it twice" in card
 
 
-def test_it_cancels_a_running_job_and_drops_its_result(alice_client, upstream) -> None:
-    generation = Generation.objects.create(
-        workspace=alice_client.workspace if hasattr(alice_client, "workspace") else
-        Generation._meta.get_field("workspace").related_model.objects.get(),
-        user=Generation._meta.get_field("user").related_model.objects.get(username="alice"),
-        model_slug="flux-2", kind="image", params={"prompt": "a cat"}, estimate=5, token="k",
-    )  # fmt: skip
-    tasks.submit(generation.pk)  # sync mode runs the poller too; make a fresh one instead
-    generation.refresh_from_db()
-    assert generation.state == State.SUCCEEDED
+def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upstream) -> None:
+    workspace = alice.memberships.get().workspace
+    task_id = client.create_image(
+        client.studio_account(), {"model": "flux-2", "prompt": "a slow cat"}
+    ).task_id
     running = Generation.objects.create(
-        workspace=generation.workspace, user=generation.user, model_slug="flux-2", kind="image",
-        params={"prompt": "a slow cat"}, estimate=5, token="k2", state=State.RUNNING,
-        upstream_task_id="sbx-not-there", accepted_at=timezone.now(), next_check_at=timezone.now(),
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "a slow cat"}, estimate=5, token="k", state=State.RUNNING,
+        upstream_task_id=task_id, accepted_at=timezone.now(), next_check_at=timezone.now(),
     )  # fmt: skip
     card = alice_client.post(f"/g/{running.code}/cancel", HTTP_HX_REQUEST="true").content.decode()
     running.refresh_from_db()
     assert running.state == State.CANCELED
     assert "hx-trigger" not in card
-    tasks.check(running.pk)  # a look-up already in flight finds nothing to do
+    time.sleep(0.3)  # the upstream finishes anyway
+    tasks.check(running.pk)
+    tasks.record(running, client.get_task(client.studio_account(), task_id))
     running.refresh_from_db()
     assert running.state == State.CANCELED
+    assert not running.files.exists()  # the late result is dropped
 
 
 def test_it_polls_while_active_and_stops_when_done(alice, alice_client) -> None:

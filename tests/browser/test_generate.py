@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def sign_up(page) -> str:
+    username = f"gen{uuid.uuid4().hex[:6]}"
+    page.goto("/accounts/signup/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill("a long enough password 7")
+    page.get_by_label("Password confirmation").fill("a long enough password 7")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Create", exact=True)).to_be_visible()
+    return username
+
+
+def test_it_runs_an_image_and_shows_it_live(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Imagen 4").click()
+    expect(page.get_by_role("heading", name="Imagen 4")).to_be_visible()
+    expect(page.locator("#estimate")).to_contain_text("8 credits")
+    page.get_by_label("Prompt", exact=True).fill("a lighthouse on a blue sea at night")
+    page.get_by_label("Number of images").fill("3")
+    page.get_by_label("Number of images").press("Tab")
+    expect(page.locator("#estimate")).to_contain_text("24 credits")  # before anything is sent
+    page.get_by_role("button", name="Run Imagen 4").click()
+
+    card = page.locator(".job-card").first
+    expect(card).to_contain_text("a lighthouse on a blue sea")
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    expect(card.locator("img")).to_have_count(3)
+    assert card.locator("img").first.evaluate("img => img.naturalWidth") > 0
+    if os.environ.get("STUDIO_SCREENSHOTS"):
+        page.set_viewport_size({"width": 1280, "height": 860})
+        page.screenshot(path=f"{os.environ['STUDIO_SCREENSHOTS']}/create.png")
+
+
+def test_it_shows_errors_next_to_fields_without_sending(page) -> None:
+    sign_up(page)
+    page.locator("summary", has_text="Video").click()
+    page.get_by_role("link", name="Kling 3.0").click()
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("a dog")
+    page.get_by_label("Duration").fill("20")
+    page.get_by_role("button", name="Run Kling 3.0").click()
+    expect(page.locator(".field-invalid .errorlist")).to_contain_text("15")
+    expect(page.locator(".job-card")).to_have_count(0)
+
+
+def test_it_plays_speech_from_a_two_line_dialogue(page) -> None:
+    sign_up(page)
+    page.locator("summary", has_text="Speech").click()
+    page.get_by_role("link", name="ElevenLabs V3").click()
+    page.locator("[name=dialogue-0-text]").fill("Welcome to the studio.")
+    page.locator("[name=dialogue-0-voice]").fill("narrator")
+    page.locator("[name=dialogue-1-text]").fill("Thanks! Show me around.")
+    page.get_by_role("button", name="Add a line").click()
+    expect(page.locator("[name=dialogue-2-text]")).to_be_visible()
+    expect(page.locator("[name=dialogue-0-text]")).to_have_value("Welcome to the studio.")
+    page.get_by_role("button", name="Remove the last").click()
+    expect(page.locator("[name=dialogue-2-text]")).to_have_count(0)
+    page.get_by_role("button", name="Run ElevenLabs V3").click()
+    card = page.locator(".job-card").first
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    expect(card.locator("audio")).to_have_count(1)
