@@ -269,3 +269,42 @@ class PollerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"poller seen {self.seen_at}"
+
+
+class Conversation(models.Model):
+    """A chat with the `gemini` model: synchronous upstream, so no Generation/task."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("studio.Workspace", models.PROTECT, related_name="conversations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True)
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title or str(self.code)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "You"
+        ASSISTANT = "assistant", "Gemini"
+        SYSTEM = "system", "System"
+
+    conversation = models.ForeignKey(Conversation, models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    thoughts = models.TextField(blank=True)
+    usage = models.JSONField(null=True, blank=True)
+    credits_consumed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    complete = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:40]}"
