@@ -6,7 +6,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -90,8 +90,12 @@ class GenerationQuerySet(models.QuerySet):
         return self.filter(state__in=ACTIVE_STATES)
 
     def followed(self) -> GenerationQuerySet:
-        """Jobs the poller follows: upstream has them and they have not ended."""
-        return self.filter(state=State.RUNNING, upstream_task_id__isnull=False)
+        """Jobs the poller follows: upstream has them and they have not ended (or were canceled
+        after the upstream took them, and are followed only to learn what they cost)."""
+        return self.filter(
+            models.Q(state=State.RUNNING) | models.Q(billing_open=True),
+            upstream_task_id__isnull=False,
+        )
 
     def due(self, now) -> GenerationQuerySet:
         return self.followed().filter(next_check_at__lte=now)
@@ -120,6 +124,7 @@ class Generation(models.Model):
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     waiting_note = models.CharField(max_length=200, blank=True)  # "waiting for the service"
+    billing_open = models.BooleanField(default=False)  # canceled, but the upstream may charge
 
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -199,24 +204,74 @@ class Generation(models.Model):
         return bool(updated)
 
     def cancel(self) -> bool:
-        return self._move(
-            ACTIVE_STATES,
-            state=State.CANCELED,
-            finished_at=timezone.now(),
-            next_check_at=None,
-            waiting_note="",
-        )
+        """Stop following it for its result. Sent jobs stay followed, quietly, for their bill:
+        the upstream may still run (and charge) them; unsent ones give their hold back."""
+        from studio import ledger
+
+        with transaction.atomic():
+            sent = bool(
+                Generation.objects.filter(pk=self.pk).values_list("upstream_task_id", flat=True)[0]
+            )
+            moved = self._move(
+                ACTIVE_STATES,
+                state=State.CANCELED,
+                finished_at=timezone.now(),
+                next_check_at=timezone.now() if sent else None,
+                waiting_note="",
+                billing_open=sent,
+            )
+            if moved and not sent:
+                ledger.release(self, "Canceled before it was sent.")
+        return moved
 
     def fail(self, kind: str, message: str, from_states=ACTIVE_STATES) -> bool:
-        return self._move(
-            from_states,
-            state=State.FAILED,
-            error_kind=kind,
-            error_message=message,
-            finished_at=timezone.now(),
-            next_check_at=None,
-            waiting_note="",
-        )
+        """Ends a job as failed and gives its hold back (the upstream charges successes only)."""
+        from studio import ledger
+
+        with transaction.atomic():
+            moved = self._move(
+                from_states,
+                state=State.FAILED,
+                error_kind=kind,
+                error_message=message,
+                finished_at=timezone.now(),
+                next_check_at=None,
+                waiting_note="",
+            )
+            if moved:
+                ledger.release(self, message[:300])
+        return moved
+
+    def succeed(self, consumed) -> bool:
+        """Marks a running job done and settles its hold with what the upstream charged."""
+        from studio import ledger
+
+        with transaction.atomic():
+            moved = self._move(
+                [State.RUNNING],
+                state=State.SUCCEEDED,
+                finished_at=timezone.now(),
+                next_check_at=None,
+                waiting_note="",
+            )
+            if moved:
+                ledger.settle(self, consumed)
+        return moved
+
+    def close_bill(self, succeeded: bool, consumed) -> None:
+        """A canceled job the upstream finished anyway: settle (it ran) or release (it failed)."""
+        from studio import ledger
+
+        with transaction.atomic():
+            closed = Generation.objects.filter(pk=self.pk, billing_open=True).update(
+                billing_open=False, next_check_at=None
+            )
+            if not closed:
+                return
+            if succeeded:
+                ledger.settle(self, consumed)
+            else:
+                ledger.release(self, "Canceled, and the service did not finish it.")
 
 
 class GenerationFile(models.Model):

@@ -198,27 +198,31 @@ def poll() -> None:
 
 
 def check(generation_id: int) -> None:
-    """Look one running job up, if it is (still) due; safe to run twice or concurrently."""
+    """Look one followed job up, if it is (still) due; safe to run twice or concurrently."""
     now = timezone.now()
-    generation = Generation.objects.filter(pk=generation_id).first()
-    if generation is None or generation.state != State.RUNNING or not generation.next_check_at:
+    generation = Generation.objects.followed().filter(pk=generation_id).first()
+    if generation is None or not generation.next_check_at:
         return
     # Claim this look-up by moving its due time: a second poller finds it no longer due.
-    claimed = Generation.objects.filter(
-        pk=generation_id, state=State.RUNNING, next_check_at=generation.next_check_at
-    ).update(next_check_at=now + LOOKUP_LEASE, checks=F("checks") + 1)
+    claimed = (
+        Generation.objects.followed()
+        .filter(pk=generation_id, next_check_at=generation.next_check_at)
+        .update(next_check_at=now + LOOKUP_LEASE, checks=F("checks") + 1)
+    )
     if not claimed:
         return
     try:
         task = client.get_task(_account(generation), generation.upstream_task_id)
     except UpstreamError as e:
-        if e.permanent:
-            generation.fail(e.kind, describe(e), from_states=[State.RUNNING])
-        else:
-            Generation.objects.filter(pk=generation_id, state=State.RUNNING).update(
+        if not e.permanent:
+            Generation.objects.followed().filter(pk=generation_id).update(
                 waiting_note=describe(e),
                 next_check_at=timezone.now() + timedelta(seconds=client.backoff(2, e.retry_after)),
             )
+        elif generation.billing_open:
+            generation.close_bill(False, None)
+        else:
+            generation.fail(e.kind, describe(e), from_states=[State.RUNNING])
         return
     record(generation, task)
 
@@ -228,7 +232,7 @@ def record(generation: Generation, task: client.Task) -> None:
     now = timezone.now()
     if not task.finished:
         running_for = (now - (generation.accepted_at or now)).total_seconds()
-        Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
+        Generation.objects.followed().filter(pk=generation.pk).update(
             status_word=task.status_word,
             waiting_note="",
             next_check_at=now + timedelta(seconds=pacing.next_look(running_for)),
@@ -240,6 +244,10 @@ def record(generation: Generation, task: client.Task) -> None:
     Generation.objects.filter(pk=generation.pk).update(
         status_word=task.status_word, consumed_credits=task.consumed_credits
     )
+    generation.refresh_from_db()
+    if generation.billing_open:  # canceled: only its bill is wanted, not its result
+        generation.close_bill(task.state == client.SUCCEEDED, task.consumed_credits)
+        return
     if task.state == client.FAILED:
         message = task.error_message or "The model could not generate this."
         generation.fail("upstream_failed", f"API in One: {message}", from_states=[State.RUNNING])
@@ -249,7 +257,7 @@ def record(generation: Generation, task: client.Task) -> None:
 
 def collect(generation: Generation, task: client.Task) -> None:
     """Copy every result into the studio's storage now (upstream URLs expire), then mark the job
-    done. Files already kept (a second run) are not fetched again."""
+    done and settle its credits. Files already kept (a second run) are not fetched again."""
     spec = generation.spec
     kept = set(generation.files.values_list("position", flat=True))
     try:
@@ -266,9 +274,7 @@ def collect(generation: Generation, task: client.Task) -> None:
     if not task.result_urls:
         generation.fail("no_results", "API in One reported success but sent no result.")
         return
-    Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
-        state=State.SUCCEEDED, finished_at=timezone.now(), next_check_at=None, waiting_note=""
-    )
+    generation.succeed(task.consumed_credits)
 
 
 def _keep(generation: Generation, position: int, url: str, output: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from generations.views import callbacks, create, files, jobs
+from generations.views import chat as chat_views
 
 urlpatterns = [
     path("", create.create, name="create"),
@@ -16,4 +17,9 @@ urlpatterns = [
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
     path("callbacks/<uuid:code>/<str:token>", callbacks.callback, name="callback"),
     path("inputs/<str:token>/<str:filename>", files.input_file, name="input-file"),
+    path("chat/", chat_views.index, name="chat"),
+    path("chat/new", chat_views.new, name="chat-new"),
+    path("chat/<uuid:code>/", chat_views.conversation, name="chat-conversation"),
+    path("chat/<uuid:code>/send", chat_views.send, name="chat-send"),
+    path("chat/<uuid:code>/stream/<int:message_id>", chat_views.stream, name="chat-stream"),
 ]

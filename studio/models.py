@@ -30,6 +30,11 @@ class Workspace(models.Model):
     personal = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The credit pool: what the team bought upstream, mirrored here. When it is on, holds must
+    # fit in it. `pool_balance` always equals the sum of the workspace's ledger entries; it is
+    # kept beside them in the same transaction so a hold need not add up a million rows.
+    pool_enabled = models.BooleanField(default=False)
+    pool_balance = models.DecimalField(max_digits=16, decimal_places=4, default=0)
 
     objects = WorkspaceQuerySet.as_manager()
 
@@ -74,3 +79,96 @@ class Membership(models.Model):
             .order_by(models.F("selected_at").desc(nulls_last=True), "created_at")
             .first()
         )
+
+
+class LedgerEntry(models.Model):
+    """One movement of credits. Append-only: corrections are new entries.
+
+    Amounts are signed, seen from the workspace's pool: a hold or a charge takes (negative), a
+    release, a refund of an over-hold or a grant gives (positive). A job's cost is minus the sum
+    of its entries. Only studio/ledger.py writes these.
+    """
+
+    class Kind(models.TextChoices):
+        HOLD = "hold", "Hold"
+        SETTLE = "settle", "Settle"
+        RELEASE = "release", "Release"
+        GRANT = "grant", "Grant"
+        ADJUST = "adjust", "Adjustment"
+
+    workspace = models.ForeignKey(Workspace, models.PROTECT, related_name="ledger")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    generation = models.ForeignKey(
+        "generations.Generation", models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    message = models.ForeignKey(
+        "generations.Message", models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    model_slug = models.CharField(max_length=64, blank=True)  # copied for reports
+    reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation"],
+                condition=models.Q(kind="hold"),
+                name="one_hold_per_generation",
+            ),
+            models.UniqueConstraint(
+                fields=["generation"],
+                condition=models.Q(kind__in=["settle", "release"]),
+                name="one_resolution_per_generation",
+            ),
+            models.UniqueConstraint(
+                fields=["message"], condition=models.Q(kind="hold"), name="one_hold_per_message"
+            ),
+            models.UniqueConstraint(
+                fields=["message"],
+                condition=models.Q(kind__in=["settle", "release"]),
+                name="one_resolution_per_message",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"]),
+            models.Index(fields=["workspace", "member", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} in {self.workspace_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise LedgerImmutable("Ledger entries are never changed; add a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutable("Ledger entries are never deleted; add a correcting entry.")
+
+
+class LedgerImmutable(Exception):
+    pass
+
+
+class Budget(models.Model):
+    """A member's spending limit per period in one workspace (none: no limit)."""
+
+    class Period(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+        NONE = "none", "No limit"
+
+    membership = models.OneToOneField(Membership, models.CASCADE, related_name="budget")
+    limit = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    period = models.CharField(max_length=8, choices=Period.choices, default=Period.NONE)
+
+    def __str__(self) -> str:
+        return f"{self.limit} per {self.period}"

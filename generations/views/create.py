@@ -14,6 +14,7 @@ from generations import catalog, tasks
 from generations.forms import GenerationForm
 from generations.models import Generation
 from generations.views import HtmxHttpRequest, current_workspace
+from studio import ledger
 
 
 def _spec(slug: str) -> catalog.ModelSpec:
@@ -94,7 +95,11 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     estimate=spec.estimate(params),
                     token=token,
                 )
+                ledger.hold(existing)
                 tasks.enqueue_submit(existing)
+        except ledger.BudgetExceeded as e:  # nothing was created, nothing is sent
+            form.add_error(None, str(e))
+            return _page(request, spec, form)
         except IntegrityError:  # the same form, sent twice at once: the first one won
             existing = mine.get(token=token)
     if request.htmx:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generations import tasks
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
+from studio import ledger
 
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
@@ -53,6 +54,17 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
     original = get_generation(request, code)
     if original.state not in (State.FAILED, State.CANCELED):
         raise Http404("Only failed or canceled jobs are retried")
+    try:
+        again = _resubmit(request, original)
+    except ledger.BudgetExceeded as e:
+        messages.error(request, str(e))
+        return redirect("generation", code=original.code)
+    if request.htmx:
+        return _card(request, again)
+    return redirect("generation", code=again.code)
+
+
+def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
     with transaction.atomic():
         again = Generation.objects.create(
             workspace=original.workspace,
@@ -64,10 +76,9 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
             token=f"retry-{original.code}-{Generation.objects.filter(retry_of=original).count()}",
             retry_of=original,
         )
+        ledger.hold(again)
         tasks.enqueue_submit(again)
-    if request.htmx:
-        return _card(request, again)
-    return redirect("generation", code=again.code)
+    return again
 
 
 @login_required

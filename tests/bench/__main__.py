@@ -112,12 +112,14 @@ def bench_limiter(calls: int = 500) -> None:
 
 def main() -> None:
     from tests import databases
+    from tests.bench import generate
 
     folder, url = _setup()
     try:
         print("== API in One Studio benchmarks")
         bench_sandbox(folder)
         bench_limiter()
+        generate.bench_generate(folder)
     finally:
         from django.db import connections
 

@@ -1,0 +1,397 @@
+"""The Chat page: conversations with the `gemini` model, each reply streamed in as it is written.
+
+The upstream answers chat synchronously (no task to poll), so a reply is either relayed token by
+token to the page (`stream`, served as server-sent events) or, without JavaScript, asked for in
+one blocking call while the form is posted (`send`, then a redirect). Either way an assistant
+`Message` is claimed once before anything is sent upstream, so a reply is never paid for twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlencode
+
+from asgiref.sync import sync_to_async
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db import close_old_connections, transaction
+from django.http import Http404, HttpResponse, HttpResponseGone, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from generations import catalog, client
+from generations.models import Conversation, Message
+from generations.views import HtmxHttpRequest, current_workspace
+
+GEMINI = catalog.get("gemini")
+EFFORTS = GEMINI.param("reasoning_effort").choices
+MAX_MESSAGE_LENGTH = 20_000
+TITLE_LENGTH = 60
+
+OUT_OF_CREDITS = (
+    "The workspace's API in One account is out of credits. Ask an admin to add credits, "
+    "then send your message again."
+)
+KEY_REFUSED = (
+    "API in One did not accept the studio's key. Tell an admin so they can check the key "
+    "in the studio's settings."
+)
+NO_ANSWER = "The chat service did not answer; try again."
+CUT_OFF = "The reply was cut off before it finished; send your message again for a full answer."
+
+
+class MessageForm(forms.Form):
+    """What a person sends. Kept next to its views: it belongs to this page alone."""
+
+    content = forms.CharField(
+        label="Message",
+        max_length=MAX_MESSAGE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Write a message first.",
+            "max_length": "Keep a message under 20,000 characters (this one has %(show_value)d).",
+        },
+    )
+    reasoning_effort = forms.ChoiceField(
+        label="Reasoning effort",
+        choices=[(effort, effort.capitalize()) for effort in EFFORTS],
+        initial="high",
+    )
+    include_thoughts = forms.BooleanField(label="Include thoughts", required=False, initial=True)
+
+    def options(self) -> dict:
+        return {
+            "reasoning_effort": self.cleaned_data["reasoning_effort"],
+            "include_thoughts": self.cleaned_data["include_thoughts"],
+        }
+
+
+def _options(query) -> dict:
+    """Reply options from a query string (the stream URL, a page after a send); defaults for
+    anything missing or unknown."""
+    effort = query.get("reasoning_effort")
+    return {
+        "reasoning_effort": effort if effort in EFFORTS else "high",
+        "include_thoughts": query.get("include_thoughts", "1") != "0",
+    }
+
+
+def _query(options: dict) -> str:
+    return urlencode(
+        {
+            "reasoning_effort": options["reasoning_effort"],
+            "include_thoughts": "1" if options["include_thoughts"] else "0",
+        }
+    )
+
+
+def _get_conversation(request: HtmxHttpRequest, code) -> Conversation:
+    """One of the user's own conversations in the current workspace, or 404."""
+    conversation = Conversation.objects.filter(
+        workspace=current_workspace(request), user=request.user, code=code
+    ).first()
+    if conversation is None:
+        raise Http404("No such conversation")
+    return conversation
+
+
+def _conversations(request: HtmxHttpRequest) -> list[Conversation]:
+    return list(
+        Conversation.objects.filter(
+            workspace=current_workspace(request), user=request.user
+        ).order_by("-created_at")[:50]
+    )
+
+
+def _page(
+    request: HtmxHttpRequest,
+    conversation: Conversation | None,
+    form: MessageForm,
+    options: dict | None = None,
+) -> TemplateResponse:
+    context = {
+        "conversation": conversation,
+        "conversations": _conversations(request),
+        "form": form,
+        "options_query": _query(options or _options({})),
+        "chat_messages": list(conversation.messages.all()) if conversation else [],
+    }
+    if request.htmx and form.errors:  # errors show in place of the form, nothing else moves
+        response = TemplateResponse(request, "generations/chat.html#message-form", context)
+        return reswap(retarget(response, "#chat-form"), "outerHTML")
+    return TemplateResponse(request, "generations/chat.html", context)
+
+
+def _ask(conversation: Conversation, text: str) -> tuple[Message, Message]:
+    """Stores the question and an empty reply waiting to be answered."""
+    with transaction.atomic():
+        question = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=text
+        )
+        reply = Message.objects.create(
+            conversation=conversation, role=Message.Role.ASSISTANT, complete=False
+        )
+    return question, reply
+
+
+def _claim(reply: Message) -> bool:
+    # Only one request may answer a reply: a second stream, a reload or a resent form finds it
+    # taken and sends (and pays for) nothing.
+    claimed = Message.objects.filter(
+        pk=reply.pk, role=Message.Role.ASSISTANT, complete=False, content="", usage__isnull=True
+    ).update(usage={"claimed_at": timezone.now().isoformat()})
+    return claimed == 1
+
+
+def _request_body(reply: Message, options: dict) -> dict:
+    """The whole conversation before `reply`, in the upstream's {role, content} shape."""
+    history = (
+        Message.objects.filter(conversation_id=reply.conversation_id, pk__lt=reply.pk)
+        .exclude(content="")
+        .order_by("created_at", "pk")
+    )
+    return {
+        "model": GEMINI.model_value,
+        "messages": [{"role": m.role, "content": m.content} for m in history],
+        "include_thoughts": options["include_thoughts"],
+        "reasoning_effort": options["reasoning_effort"],
+    }
+
+
+def _failure_sentence(error: client.UpstreamError) -> str:
+    if error.kind == client.INSUFFICIENT_CREDITS or error.status == 402:
+        return OUT_OF_CREDITS
+    if error.kind == client.AUTHENTICATION or error.status in (401, 403):
+        return KEY_REFUSED
+    return NO_ANSWER
+
+
+def _settle(
+    reply: Message,
+    *,
+    content: str = "",
+    thoughts: str = "",
+    usage: dict | None = None,
+    credits_consumed=None,
+    error: str = "",
+) -> None:
+    # The ledger settles the chat hold here: charge `credits_consumed` (nothing when it is None)
+    # and release the rest of catalog.CHAT_HOLD_CREDITS.
+    changes = {
+        "content": content,
+        "thoughts": thoughts,
+        "credits_consumed": credits_consumed,
+        "error_message": error,
+        "complete": True,
+    }
+    if usage is not None:
+        changes["usage"] = usage
+    Message.objects.filter(pk=reply.pk, complete=False).update(**changes)
+
+
+def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None:
+    """The page without JavaScript: one blocking call, the reply stored before the redirect."""
+    if not _claim(reply):
+        return
+    # The ledger takes a hold of catalog.CHAT_HOLD_CREDITS here, before the call.
+    try:
+        answer = client.chat(
+            client.studio_account(member=str(request.user.pk)), _request_body(reply, options)
+        )
+    except client.UpstreamError as error:
+        _settle(reply, error=_failure_sentence(error))
+        return
+    _settle(
+        reply,
+        content=answer.content,
+        thoughts=answer.thoughts,
+        usage=answer.usage,
+        credits_consumed=answer.credits_consumed,
+    )
+
+
+def _after_send(
+    request: HtmxHttpRequest, conversation: Conversation, reply: Message, form: MessageForm
+) -> HttpResponse:
+    options = form.options()
+    url = f"{reverse('chat-conversation', args=[conversation.code])}?{_query(options)}"
+    if not request.htmx:
+        _answer_now(request, reply, options)
+        return redirect(f"{url}#message-{reply.pk}")
+    return HttpResponseClientRedirect(url)
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    return _page(request, None, MessageForm())
+
+
+@login_required
+@require_GET
+def conversation(request: HtmxHttpRequest, code) -> HttpResponse:
+    chat = _get_conversation(request, code)
+    options = _options(request.GET)
+    return _page(request, chat, MessageForm(initial=options), options)
+
+
+@login_required
+@require_POST
+def new(request: HtmxHttpRequest) -> HttpResponse:
+    """Starts a conversation with its first message."""
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _page(request, None, form)
+    text = form.cleaned_data["content"]
+    with transaction.atomic():
+        chat = Conversation.objects.create(
+            workspace=current_workspace(request),
+            user=request.user,
+            title=" ".join(text.split())[:TITLE_LENGTH],
+        )
+        _question, reply = _ask(chat, text)
+    # With htmx, the conversation page opens and streams the reply it finds waiting.
+    return _after_send(request, chat, reply, form)
+
+
+@login_required
+@require_POST
+def send(request: HtmxHttpRequest, code) -> HttpResponse:
+    chat = _get_conversation(request, code)
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _page(request, chat, form, _options(request.POST))
+    question, reply = _ask(chat, form.cleaned_data["content"])
+    if not request.htmx:
+        return _after_send(request, chat, reply, form)
+    options = form.options()
+    context = {
+        "conversation": chat,
+        "sent": [question, reply],
+        "form": MessageForm(initial=options),
+        "options_query": _query(options),
+    }
+    return TemplateResponse(request, "generations/chat.html#sent", context)
+
+
+# -- the stream ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
+    """Server-sent events: `thought` and `token` pieces as they arrive, then `done` (or `failed`)
+    carrying the finished bubble."""
+    chat = _get_conversation(request, code)
+    reply = chat.messages.filter(pk=message_id, role=Message.Role.ASSISTANT).first()
+    if reply is None:
+        raise Http404("No such reply")
+    if not _claim(reply):
+        return HttpResponseGone("This reply has already been answered.", content_type="text/plain")
+    # The ledger takes a hold of catalog.CHAT_HOLD_CREDITS here, before the call.
+    body = _request_body(reply, _options(request.GET))
+    chunks = client.chat_stream(client.studio_account(member=str(request.user.pk)), body)
+    response = StreamingHttpResponse(_relay(chat, reply, chunks), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
+    return response
+
+
+def _next_chunk(chunks: Iterator[client.ChatChunk]) -> client.ChatChunk | None:
+    """The next piece of the reply, or None at its end. Runs in a worker thread: it waits on the
+    network, and its first call takes a rate-limit slot in the database."""
+    try:
+        return next(chunks, None)
+    finally:
+        close_old_connections()  # the worker thread's own connection: no request closes it
+
+
+_pull = sync_to_async(_next_chunk, thread_sensitive=False)
+
+
+def _close(chunks: Iterator[client.ChatChunk]) -> None:
+    with contextlib.suppress(ValueError):  # still waiting in a worker thread: it ends by itself
+        chunks.close()  # type: ignore[attr-defined]
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def _settled_bubble(conversation: Conversation, reply: Message, **changes) -> str:
+    _settle(reply, **changes)
+    reply.refresh_from_db()
+    return render_to_string(
+        "generations/chat.html#message", {"message": reply, "conversation": conversation}
+    )
+
+
+async def _relay(
+    conversation: Conversation, reply: Message, chunks: Iterator[client.ChatChunk]
+) -> AsyncIterator[str]:
+    """Relays the upstream's chunks as events, then stores the whole reply.
+
+    An async iterator, so that the ASGI server sends each event as it comes (Django buffers a
+    sync one); the blocking upstream generator is pulled one chunk at a time in a worker thread.
+    """
+    content: list[str] = []
+    thoughts: list[str] = []
+    usage: dict | None = None
+    credits_consumed = None
+    stored = False
+    settle = sync_to_async(_settled_bubble)
+    try:
+        yield ": the reply is on its way\n\n"  # headers out now: the page knows it is connected
+        try:
+            while (chunk := await _pull(chunks)) is not None and not chunk.done:
+                if chunk.thoughts:
+                    thoughts.append(chunk.thoughts)
+                    yield _event("thought", {"text": chunk.thoughts})
+                if chunk.content:
+                    content.append(chunk.content)
+                    yield _event("token", {"text": chunk.content})
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.credits_consumed is not None:
+                    credits_consumed = chunk.credits_consumed
+        except client.UpstreamError as error:
+            stored = True
+            html = await settle(
+                conversation,
+                reply,
+                content="".join(content),
+                thoughts="".join(thoughts),
+                error=_failure_sentence(error),
+            )
+            yield _event("failed", {"html": html})
+            return
+        stored = True
+        html = await settle(
+            conversation,
+            reply,
+            content="".join(content),
+            thoughts="".join(thoughts),
+            usage=usage,
+            credits_consumed=credits_consumed,
+        )
+        yield _event("done", {"html": html})
+    finally:
+        if not stored:  # the page went away mid-reply: keep what arrived, say it is partial
+            await settle(
+                conversation,
+                reply,
+                content="".join(content),
+                thoughts="".join(thoughts),
+                error=CUT_OFF,
+            )
+        await sync_to_async(_close, thread_sensitive=False)(chunks)

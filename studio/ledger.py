@@ -1,0 +1,320 @@
+"""The credit ledger: the only code that writes LedgerEntry.
+
+Every job has exactly one hold (its estimate, taken when it is submitted) and at most one
+resolution: a settle (the real `consumed_credits` replaces the hold) or a release (a failed,
+canceled-before-sending or never-confirmed job gives its hold back). Grants and adjustments are
+an admin's, with a reason. Entries are never changed; corrections are new entries.
+
+Money rules when a job is settled:
+- consumed above the hold: the difference is charged too (a job already run is a fact);
+- below: the rest is released; exactly zero: everything is released;
+- missing, negative or malformed: the estimate is charged, and the entry says why.
+
+Holds are taken with the workspace row locked (`select_for_update`: a real lock on PostgreSQL;
+on SQLite the IMMEDIATE transaction already serialises writers), so concurrent submissions
+cannot together overspend a budget.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from studio.models import Budget, LedgerEntry, Membership, Role, Workspace
+
+Kind = LedgerEntry.Kind
+ZERO = Decimal(0)
+JOB_KINDS = (Kind.HOLD, Kind.SETTLE, Kind.RELEASE)
+
+
+class BudgetExceeded(Exception):
+    """The estimate does not fit; the message says how much is left and whom to ask."""
+
+
+def as_credits(value) -> Decimal | None:
+    """A credit amount as an exact Decimal, or None when it is missing or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return result if result.is_finite() and result >= 0 else None
+
+
+def fmt(value: Decimal) -> str:
+    """Credits without trailing zeros: 7, 2.5."""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _append(workspace_id: int, **fields) -> LedgerEntry:
+    entry = LedgerEntry.objects.create(workspace_id=workspace_id, **fields)
+    Workspace.objects.filter(pk=workspace_id).update(pool_balance=F("pool_balance") + entry.amount)
+    return entry
+
+
+# -- periods and budgets -------------------------------------------------------------------------
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The current period's start and the moment it resets (UTC calendar periods)."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == Budget.Period.DAY:
+        return day, day + timedelta(days=1)
+    if period == Budget.Period.WEEK:
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if period == Budget.Period.MONTH:
+        start = day.replace(day=1)
+        days = calendar.monthrange(start.year, start.month)[1]
+        return start, start + timedelta(days=days)
+    return None, None
+
+
+def spent(workspace_id: int, member_id: int | None, since: datetime | None = None) -> Decimal:
+    """Credits a member's jobs have taken (holds still open count in full)."""
+    entries = LedgerEntry.objects.filter(workspace_id=workspace_id, kind__in=JOB_KINDS)
+    if member_id is not None:
+        entries = entries.filter(member_id=member_id)
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    return -(entries.aggregate(total=Sum("amount"))["total"] or ZERO)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a member may still spend now: None means no limit."""
+
+    left: Decimal | None
+    limit: Decimal | None
+    period: str
+    resets_at: datetime | None
+    pool_left: Decimal | None
+
+    @property
+    def spendable(self) -> Decimal | None:
+        values = [v for v in (self.left, self.pool_left) if v is not None]
+        return min(values) if values else None
+
+
+def allowance(workspace: Workspace, member_id: int, now: datetime | None = None) -> Allowance:
+    now = now or timezone.now()
+    budget = Budget.objects.filter(
+        membership__workspace=workspace, membership__user_id=member_id
+    ).first()
+    left = limit = resets_at = None
+    period = Budget.Period.NONE
+    if budget is not None and budget.period != Budget.Period.NONE:
+        period = budget.period
+        start, resets_at = period_bounds(budget.period, now)
+        limit = budget.limit
+        left = budget.limit - spent(workspace.pk, member_id, since=start)
+    pool_left = workspace.pool_balance if workspace.pool_enabled else None
+    return Allowance(left, limit, period, resets_at, pool_left)
+
+
+def _admins(workspace: Workspace) -> str:
+    names = list(
+        Membership.objects.filter(workspace=workspace, role__in=[Role.OWNER, Role.ADMIN])
+        .select_related("user")
+        .values_list("user__username", flat=True)[:3]
+    )
+    return ", ".join(names) or "an admin"
+
+
+def _check_fits(workspace: Workspace, member_id: int, amount: Decimal) -> None:
+    now = timezone.now()
+    room = allowance(workspace, member_id, now)
+    if room.pool_left is not None and amount > room.pool_left:
+        raise BudgetExceeded(
+            f"This job needs {fmt(amount)} credits but the workspace's pool has "
+            f"{fmt(max(room.pool_left, ZERO))} left. Ask {_admins(workspace)} to add credits."
+        )
+    if room.left is not None and amount > room.left:
+        days = max(0, (room.resets_at - now).days) if room.resets_at else 0
+        when = "tomorrow" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        raise BudgetExceeded(
+            f"This job needs {fmt(amount)} credits but you have {fmt(max(room.left, ZERO))} of "
+            f"your {fmt(room.limit)} left this {room.period}; it resets {when} "
+            f"({room.resets_at:%Y-%m-%d}). Ask {_admins(workspace)} to raise your limit."
+        )
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+
+def hold(generation) -> LedgerEntry:
+    """Takes the estimate for a job. Call inside the transaction that creates the job."""
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=generation.workspace_id)
+        amount = Decimal(generation.estimate)
+        _check_fits(workspace, generation.user_id, amount)
+        return _append(
+            workspace.pk,
+            member_id=generation.user_id,
+            kind=Kind.HOLD,
+            amount=-amount,
+            generation=generation,
+            model_slug=generation.model_slug,
+        )
+
+
+def _resolve(
+    cause: dict, workspace_id: int, member_id, model_slug: str, make
+) -> LedgerEntry | None:
+    """Adds a job's one resolution; a second attempt (a task run twice) finds the first."""
+    existing = LedgerEntry.objects.filter(**cause, kind__in=[Kind.SETTLE, Kind.RELEASE]).first()
+    if existing is not None:
+        return existing
+    held = LedgerEntry.objects.filter(**cause, kind=Kind.HOLD).first()
+    if held is None:
+        return None  # nothing was held (a job from before the ledger): nothing to resolve
+    kind, amount, reason = make(-held.amount)
+    try:
+        with transaction.atomic():
+            return _append(
+                workspace_id,
+                member_id=member_id,
+                kind=kind,
+                amount=amount,
+                model_slug=model_slug,
+                reason=reason,
+                **cause,
+            )
+    except IntegrityError:  # resolved concurrently: the unique constraint kept it to one
+        return LedgerEntry.objects.get(**cause, kind__in=[Kind.SETTLE, Kind.RELEASE])
+
+
+def settle_amount(held: Decimal, consumed) -> tuple[Decimal, str]:
+    """(settle entry amount, reason) for a job that held `held` and reported `consumed`."""
+    charge = as_credits(consumed)
+    if charge is None:
+        return (
+            ZERO,
+            f"The service did not report a usable charge ({consumed!r}); the estimate stands.",
+        )
+    return held - charge, ""
+
+
+def settle(generation, consumed) -> LedgerEntry | None:
+    def make(held: Decimal):
+        amount, reason = settle_amount(held, consumed)
+        return Kind.SETTLE, amount, reason
+
+    return _resolve(
+        {"generation": generation}, generation.workspace_id, generation.user_id,
+        generation.model_slug, make,
+    )  # fmt: skip
+
+
+def release(generation, reason: str = "") -> LedgerEntry | None:
+    return _resolve(
+        {"generation": generation}, generation.workspace_id, generation.user_id,
+        generation.model_slug, lambda held: (Kind.RELEASE, held, reason),
+    )  # fmt: skip
+
+
+def job_cost(generation) -> Decimal:
+    total = generation.ledger.aggregate(total=Sum("amount"))["total"] or ZERO
+    return -total
+
+
+# -- chat messages ------------------------------------------------------------------------------
+
+
+def hold_message(message, workspace_id: int, member_id: int, amount: int) -> LedgerEntry:
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
+        _check_fits(workspace, member_id, Decimal(amount))
+        return _append(
+            workspace_id, member_id=member_id, kind=Kind.HOLD, amount=-Decimal(amount),
+            message=message, model_slug="gemini",
+        )  # fmt: skip
+
+
+def settle_message(message, workspace_id: int, member_id: int, consumed) -> LedgerEntry | None:
+    def make(held: Decimal):
+        amount, reason = settle_amount(held, consumed)
+        return Kind.SETTLE, amount, reason
+
+    return _resolve({"message": message}, workspace_id, member_id, "gemini", make)
+
+
+def release_message(message, workspace_id: int, member_id: int, reason: str = ""):
+    return _resolve(
+        {"message": message}, workspace_id, member_id, "gemini",
+        lambda held: (Kind.RELEASE, held, reason),
+    )  # fmt: skip
+
+
+# -- an admin's entries ----------------------------------------------------------------------
+
+
+def grant(workspace: Workspace, amount, *, by, reason: str) -> LedgerEntry:
+    """Credits bought upstream, added to the workspace's pool."""
+    value = as_credits(amount)
+    if value is None or value == 0:
+        raise ValueError("A grant is a positive number of credits.")
+    if not reason.strip():
+        raise ValueError("Say why (e.g. the upstream order it mirrors).")
+    with transaction.atomic():
+        return _append(workspace.pk, kind=Kind.GRANT, amount=value, created_by=by, reason=reason)
+
+
+def adjust(workspace: Workspace, amount, *, by, reason: str, member=None) -> LedgerEntry:
+    """A correction, positive or negative, always with a reason."""
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise ValueError("An adjustment is a number of credits.") from None
+    if not value.is_finite() or value == 0:
+        raise ValueError("An adjustment is a non-zero number of credits.")
+    if not reason.strip():
+        raise ValueError("Say why the ledger is adjusted.")
+    with transaction.atomic():
+        return _append(
+            workspace.pk, kind=Kind.ADJUST, amount=value, created_by=by, reason=reason,
+            member=member,
+        )  # fmt: skip
+
+
+# -- invariants -----------------------------------------------------------------------------------
+
+
+def problems(workspace: Workspace | None = None) -> list[str]:
+    """Every way the ledger disagrees with itself; empty when it is sound."""
+    from generations.models import ENDED_STATES, Generation
+
+    found = []
+    workspaces = [workspace] if workspace else Workspace.objects.all()
+    for ws in workspaces:
+        ws.refresh_from_db(fields=["pool_balance"])
+        total = ws.ledger.aggregate(total=Sum("amount"))["total"] or ZERO
+        if total != ws.pool_balance:
+            found.append(f"{ws}: balance {ws.pool_balance} but entries sum to {total}")
+    generations = Generation.objects.all()
+    if workspace:
+        generations = generations.filter(workspace=workspace)
+    for generation in generations.prefetch_related("ledger"):
+        kinds = [e.kind for e in generation.ledger.all()]
+        holds = kinds.count(Kind.HOLD)
+        resolutions = kinds.count(Kind.SETTLE) + kinds.count(Kind.RELEASE)
+        if holds != 1:
+            found.append(f"job {generation.code}: {holds} holds")
+        if resolutions > 1:
+            found.append(f"job {generation.code}: {resolutions} resolutions")
+        if (
+            generation.state in ENDED_STATES
+            and not generation.billing_open
+            and resolutions == 0
+            and holds == 1
+        ):
+            found.append(f"job {generation.code} ended ({generation.state}) but is unresolved")
+    return found

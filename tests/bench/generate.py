@@ -1,0 +1,573 @@
+"""Following generation jobs: upstream calls per finished job and detection delay.
+
+A mix of 200 jobs runs three times against the in-process sandbox, one run after the other:
+
+- naive 2 s: every job created straight through `generations.client`, then looked up every 2 s
+  (from its creation) until the sandbox says it has ended;
+- studio: Generation rows sent by `tasks.submit` (a few threads) and followed by ONE
+  `tasks.poll()` loop, with the product's pacing and STUDIO_POLL_FLOOR at its default of 2 s,
+  no STUDIO_PUBLIC_URL and so no callbacks;
+- studio+callbacks: the same, served over real HTTP (uvicorn in a thread) with STUDIO_PUBLIC_URL
+  set, so the sandbox POSTs each job's callback when it ends. Only the models whose catalog entry
+  says `callback=True` take part.
+
+Calls per job = creates + look-ups (`submit_attempts` + `Generation.checks` for the studio).
+Detection delay = when the job was seen done (naive) or marked done after keeping its results
+(studio: `finished_at`) minus when the upstream really had it done: the sandbox's `finish_at`,
+or later when its media workers made the files after that (then the task ends only then).
+A job's duration runs from the sandbox's `created_at` to that done time. The target of a job's
+delay is max(2 s, 10 % of its duration); the 2 s is absolute, whatever the sandbox's speed.
+
+BENCH_GENERATE_SPEED (default 0.25) sets the sandbox's speed factor, which the studio's pacing
+follows; 1.0 runs the catalog's real durations (about 15 minutes).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SPEED = float(os.environ.get("BENCH_GENERATE_SPEED") or 0.25)
+ARRIVAL_SECONDS = 30.0  # the jobs arrive evenly spread over this long
+NAIVE_GAP = 2.0
+FLOOR = 2.0  # STUDIO_POLL_FLOOR's default; the issue's 2 s is absolute
+TARGET_FLOOR = 2.0
+TARGET_SHARE = 0.10
+SUBMIT_THREADS = 4
+LOOKUP_THREADS = 8
+KEY = "aio_bench_generate_key"
+
+# (slug, jobs): 110 images, 25 speech, 25 tools, 25 music, 15 videos.
+MIX: tuple[tuple[str, int], ...] = (
+    ("flux-2", 25),
+    ("imagen-4", 20),
+    ("gpt-image-1.5-official", 15),
+    ("seedream-4-5", 15),
+    ("grok-imagine", 10),
+    ("ideogram-v3", 10),
+    ("seedream", 10),
+    ("kling-image-o1", 5),
+    ("elevenlabs-v3", 25),
+    ("bg-remover", 9),
+    ("image-upscale", 8),
+    ("face-swap", 8),
+    ("suno", 15),
+    ("minimax-music", 10),
+    ("kling-3", 5),
+    ("seedance", 5),
+    ("pixverse", 5),
+)
+KIND_ORDER = ("image", "speech", "tool", "music", "video")
+
+
+@dataclass(frozen=True)
+class Job:
+    slug: str
+    kind: str
+    params: dict  # inputs as plain URLs
+    callback: bool
+    arrival: float  # seconds after the run starts
+
+    def studio_params(self, file_params: set[str]) -> dict:
+        """The params as a Generation keeps them: inputs as {"url": …} references."""
+        return {
+            name: {"url": value} if name in file_params else value
+            for name, value in self.params.items()
+        }
+
+
+@dataclass
+class Outcome:
+    kind: str
+    calls: int
+    delay: float | None = None  # None: did not end as succeeded within the run
+    duration: float = 0.0
+    keep: float | None = None  # studio: look-up saw it done → marked done
+
+
+@dataclass
+class Run:
+    name: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    note: str = ""
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.delay is not None]
+
+
+# -- the mix ------------------------------------------------------------------------------------
+
+
+def _params(slug: str, i: int, images: tuple[str, str]) -> dict:
+    prompt = f"bench job {i}: a lighthouse on a cliff at dusk, seen from the sea"
+    lyrics = f"[verse] Lights along the harbour, job number {i}\n[chorus] Sail on, sail on"
+    by_slug: dict[str, dict[str, Any]] = {
+        "flux-2": {"prompt": prompt, "aspect_ratio": "1:1"},
+        "imagen-4": {"model": "imagen4-fast", "prompt": prompt},
+        "gpt-image-1.5-official": {"prompt": prompt, "quality": "medium"},
+        "seedream-4-5": {"model": "seedream/4.5-text-to-image", "prompt": prompt},
+        "grok-imagine": {"model": "grok-imagine/text-to-image", "prompt": prompt},
+        "ideogram-v3": {"model": "ideogram-v3-turbo", "prompt": prompt},
+        "seedream": {"prompt": prompt, "type": "text-to-image"},
+        "kling-image-o1": {"prompt": prompt},
+        "elevenlabs-v3": {
+            "dialogue": [
+                {"text": f"Welcome aboard, this is take {i}.", "voice": "narrator"},
+                {"text": "Thanks, glad to be here.", "voice": "user"},
+            ]
+        },
+        "bg-remover": {"image": images[i % 2]},
+        "image-upscale": {"image": images[i % 2]},
+        "face-swap": {"image": images[0], "face_image": images[1]},
+        "suno": {"model": "chirp-v4-5", "gpt_description_prompt": f"a calm sea shanty, {i}"},
+        "minimax-music": {"prompt": lyrics},
+        "kling-3": {"prompt": prompt, "duration": 3, "sound": False},
+        "seedance": {"prompt": prompt, "duration": "5", "resolution": "480p"},
+        "pixverse": {"prompt": prompt, "duration": "5", "resolution": "480p"},
+    }
+    return by_slug[slug]
+
+
+def build_mix(images: tuple[str, str]) -> list[Job]:
+    from generations import catalog
+
+    slugs = [slug for slug, count in MIX for _ in range(count)]
+    random.Random(20240611).shuffle(slugs)
+    jobs = []
+    for i, slug in enumerate(slugs):
+        spec = catalog.get(slug)
+        params = _params(slug, i, images)
+        errors = spec.validate(params)
+        if errors:
+            raise ValueError(f"bench params for {slug} are invalid: {errors}")
+        arrival = i * ARRIVAL_SECONDS / len(slugs)
+        jobs.append(Job(slug, spec.kind, params, spec.callback, arrival))
+    return jobs
+
+
+def _input_images(server, account, limit: float = 60.0) -> tuple[str, str]:
+    """Two finished sandbox images whose result URLs the tools take as inputs."""
+    from generations import client
+
+    ids = [
+        client.create_image(account, {"model": "flux-2", "prompt": text}).task_id
+        for text in ("a portrait photo of a smiling sailor", "a portrait of a lighthouse keeper")
+    ]
+    stop = time.monotonic() + limit
+    urls: list[str] = []
+    while len(urls) < len(ids):
+        if time.monotonic() > stop:
+            raise RuntimeError(f"bench: the tools' input images did not finish in {limit:g} s")
+        time.sleep(0.1)
+        urls = []
+        for task_id in ids:
+            task = client.get_task(account, task_id)
+            if task.finished and task.result_urls:
+                urls.append(task.result_urls[0])
+    return urls[0], urls[1]
+
+
+# -- the truth, from the sandbox ----------------------------------------------------------------
+
+
+class Truth:
+    """When each sandbox task was created and really ended (its files made, finish_at passed)."""
+
+    def __init__(self, server) -> None:
+        self.state = server.sandbox.state
+        self.made_at: dict[str, float] = {}
+        original = self.state.finish_task
+
+        def finish_task(task_id: str, **kwargs: Any) -> None:
+            original(task_id, **kwargs)
+            self.made_at.setdefault(task_id, time.time())
+
+        self.state.finish_task = finish_task  # this sandbox instance only
+        self.late: list[float] = []  # seconds the files came after finish_at
+
+    def times(self, task_id: str) -> tuple[float, float]:
+        row = self.state.task(task_id)
+        made = self.made_at.get(task_id, row.finish_at)
+        if made > row.finish_at:
+            self.late.append(made - row.finish_at)
+        return row.created_at, max(row.finish_at, made)
+
+
+def _run_limit(jobs: list[Job]) -> float:
+    from generations import catalog
+
+    longest = max(catalog.get(job.slug).typical_seconds[1] for job in jobs) * SPEED
+    return ARRIVAL_SECONDS + 2 * longest + 60.0
+
+
+# -- naive poller -------------------------------------------------------------------------------
+
+
+def run_naive(server, jobs: list[Job], truth: Truth) -> Run:
+    from generations import catalog, client
+
+    account = client.Account(base_url=server.url, api_key=KEY)
+    limit = _run_limit(jobs)
+    task_ids: dict[int, str] = {}
+    calls = Counter()
+    seen: dict[int, float] = {}
+    failed: set[int] = set()
+    due: list[tuple[float, int]] = []  # (monotonic time of the next look, job index)
+    lock = threading.Lock()
+
+    def create(index: int) -> None:
+        job = jobs[index]
+        spec = catalog.get(job.slug)
+        calls[index] += 1
+        try:
+            task = client.create_task(account, spec.route, spec.request_body(job.params))
+        except client.UpstreamError:
+            failed.add(index)
+            return
+        with lock:
+            task_ids[index] = task.task_id
+            heapq.heappush(due, (time.monotonic() + NAIVE_GAP, index))
+
+    def look(index: int, at: float) -> None:
+        with lock:
+            calls[index] += 1
+        try:
+            task = client.get_task(account, task_ids[index])
+        except client.UpstreamError:
+            task = None
+        if task is not None and task.finished:
+            if task.state == client.SUCCEEDED:
+                seen[index] = time.time()
+            else:
+                failed.add(index)
+            return
+        with lock:
+            heapq.heappush(due, (at + NAIVE_GAP, index))
+
+    start = time.monotonic()
+    pending = list(range(len(jobs)))
+    note = ""
+    with ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="bench-naive") as pool:
+        while True:
+            now = time.monotonic()
+            if now - start > limit:
+                note = _aborted(limit, len(jobs) - len(seen) - len(failed))
+                break
+            while pending and jobs[pending[0]].arrival <= now - start:
+                pool.submit(create, pending.pop(0))
+            with lock:
+                ready = []
+                while due and due[0][0] <= now:
+                    ready.append(heapq.heappop(due))
+            for at, index in ready:
+                pool.submit(look, index, at)
+            if len(seen) + len(failed) == len(jobs):
+                break
+            with lock:
+                next_look = due[0][0] if due else now + 0.05
+            next_arrival = start + jobs[pending[0]].arrival if pending else now + 0.05
+            time.sleep(min(0.05, max(0.001, min(next_look, next_arrival) - time.monotonic())))
+    run = Run("naive 2 s", note=note, seconds=time.monotonic() - start)
+    for index, job in enumerate(jobs):
+        outcome = Outcome(job.kind, calls[index])
+        if index in seen:
+            created, done = truth.times(task_ids[index])
+            outcome.delay = seen[index] - done
+            outcome.duration = done - created
+        run.outcomes.append(outcome)
+    return run
+
+
+# -- the studio ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _studio_settings(server, public_url: str) -> Iterator[None]:
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(
+        APIINONE_BASE_URL=server.url,
+        APIINONE_API_KEY="",
+        USES_SANDBOX=True,
+        SANDBOX={**settings.SANDBOX, "speed": SPEED, "rate_limit": 10**9},
+        APIINONE_RATE_LIMIT=10**6,
+        STUDIO_POLL_FLOOR=FLOOR,
+        STUDIO_PUBLIC_URL=public_url,
+        ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "127.0.0.1"],
+    ):
+        yield
+
+
+def _closing(work: Callable[..., None]) -> Callable[..., None]:
+    """Runs `work` in a worker thread, then gives back that thread's database connection."""
+
+    def run(*args: Any) -> None:
+        from django.db import connection
+
+        try:
+            work(*args)
+        finally:
+            connection.close()
+
+    return run
+
+
+def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str = "") -> Run:
+    from django.contrib.auth import get_user_model
+
+    from generations import catalog, inputs, tasks
+    from generations.models import ACTIVE_STATES, Generation, State
+    from studio.models import Workspace
+
+    limit = _run_limit(jobs)
+    with _studio_settings(server, public_url):
+        user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+        workspace = Workspace.create_personal(user)
+        ids = []
+        for job in jobs:
+            spec = catalog.get(job.slug)
+            files = {p.name for p in spec.params if p.kind in inputs.FILE_KINDS}
+            params = job.studio_params(files)
+            ids.append(
+                Generation.objects.create(
+                    workspace=workspace,
+                    user=user,
+                    model_slug=job.slug,
+                    kind=spec.kind,
+                    params=params,
+                    estimate=spec.estimate(params),
+                    token=uuid.uuid4().hex,
+                ).pk
+            )
+        mine = Generation.objects.filter(pk__in=ids)
+        stop = threading.Event()
+
+        def follow() -> None:
+            # One follower, as the product runs it; poll() returns when nothing is followed
+            # (or after its budget) and is simply called again until the run is over.
+            while not stop.is_set():
+                tasks.poll()
+                time.sleep(0.02)
+
+        follower = threading.Thread(target=_closing(follow), name="bench-poll", daemon=True)
+        start = time.monotonic()
+        follower.start()
+        note = ""
+        with ThreadPoolExecutor(SUBMIT_THREADS, thread_name_prefix="bench-submit") as pool:
+            for job, pk in zip(jobs, ids, strict=True):
+                time.sleep(max(0.0, start + job.arrival - time.monotonic()))
+                pool.submit(_closing(tasks.submit), pk)
+            while mine.filter(state__in=ACTIVE_STATES).exists():
+                if time.monotonic() - start > limit:
+                    left = mine.filter(state__in=ACTIVE_STATES).count()
+                    note = _aborted(limit, left)
+                    # Ends what is left so that the follower returns (nothing followed).
+                    mine.filter(state__in=ACTIVE_STATES).update(
+                        state=State.CANCELED, next_check_at=None
+                    )
+                    break
+                time.sleep(0.2)
+        seconds = time.monotonic() - start
+        stop.set()
+        follower.join(timeout=30)
+        if follower.is_alive():
+            note += " (the poll loop did not stop within 30 s)"
+        run = Run(name, note=note, seconds=seconds)
+        for g in mine:
+            outcome = Outcome(g.kind, g.submit_attempts + g.checks)
+            if g.state == State.SUCCEEDED and g.finished_at and g.upstream_task_id:
+                created, done = truth.times(g.upstream_task_id)
+                outcome.delay = g.finished_at.timestamp() - done
+                outcome.duration = done - created
+                if g.upstream_done_at:
+                    outcome.keep = (g.finished_at - g.upstream_done_at).total_seconds()
+            run.outcomes.append(outcome)
+    return run
+
+
+class _Web:
+    """The studio's ASGI app under uvicorn, in a thread of this process, on a free port."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from studio.asgi import application
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="bench-web"
+        )
+
+    def start(self) -> _Web:
+        self.thread.start()
+        stop = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > stop or not self.thread.is_alive():
+                self.stop()
+                raise RuntimeError("bench: uvicorn did not start within 15 s")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.socket.close()
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def _aborted(limit: float, left: int) -> str:
+    return f"ABORTED after {limit:.0f} s with {left} jobs still running"
+
+
+def _pct(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _allowed(outcome: Outcome) -> float:
+    return max(TARGET_FLOOR, TARGET_SHARE * outcome.duration)
+
+
+def _within(outcomes: list[Outcome]) -> float:
+    if not outcomes:
+        return float("nan")
+    return sum(o.delay <= _allowed(o) for o in outcomes) / len(outcomes)
+
+
+def _calls(outcomes: list[Outcome]) -> float:
+    return sum(o.calls for o in outcomes) / len(outcomes) if outcomes else float("nan")
+
+
+def _row(run: Run) -> str:
+    done = run.done
+    delays = [o.delay for o in done]
+    shares = [o.delay / o.duration for o in done if o.duration > 0]
+    return (
+        f"{run.name:<17} {len(run.outcomes):>4} {len(done):>4} {_calls(run.outcomes):>9.2f} "
+        f"{_pct(delays, 0.5):>9.2f} {_pct(delays, 0.95):>7.2f} {100 * _pct(shares, 0.95):>8.0f} % "
+        f"{100 * _within(done):>9.0f} % {run.seconds:>6.0f} s"
+    )
+
+
+def _kind_cell(run: Run, kind: str) -> str:
+    """calls/job, p95 delay and share within target for one kind of job."""
+    outcomes = [o for o in run.outcomes if o.kind == kind]
+    if not outcomes:
+        return "-"
+    done = [o for o in outcomes if o.delay is not None]
+    p95 = _pct([o.delay for o in done], 0.95)
+    return f"{_calls(outcomes):.1f} {p95:.2f}s {100 * _within(done):.0f}%"
+
+
+def report(jobs: list[Job], runs: list[Run], truth: Truth) -> None:
+    naive, studio, callbacks = runs
+    kinds = Counter(job.kind for job in jobs)
+    print(
+        f"generate  {len(jobs)} jobs ("
+        + ", ".join(f"{kinds[k]} {k}" for k in KIND_ORDER)
+        + f"), arriving over {ARRIVAL_SECONDS:g} s; sandbox speed {SPEED:g} (catalog durations "
+        f"x{SPEED:g}), rate limits raised; STUDIO_POLL_FLOOR {FLOOR:g} s"
+    )
+    print(
+        "          mix: " + ", ".join(f"{slug} {count}" for slug, count in MIX) + "; "
+        f"+callbacks: only callback=True models ({sum(j.callback for j in jobs)} of {len(jobs)})"
+    )
+    print(
+        f"{'run':<17} {'jobs':>4} {'done':>4} {'calls/job':>9} {'delay p50':>9} {'p95 s':>7} "
+        f"{'p95 %job':>10} {'in target':>11} {'wall':>8}"
+    )
+    for run in runs:
+        print(_row(run))
+        if run.note:
+            print(f"          {run.name}: {run.note}")
+    print(f"{'by kind':<17}" + "".join(f"{kind:>16}" for kind in KIND_ORDER))
+    for run in runs:
+        print(f"{run.name:<17}" + "".join(f"{_kind_cell(run, k):>16}" for k in KIND_ORDER))
+    print("          (each: calls/job, p95 delay, share within max(2 s, 10 %))")
+    for run in (studio, callbacks):
+        keeps = [o.keep for o in run.done if o.keep is not None]
+        print(
+            f"          {run.name}: keeping results (look-up saw it done -> marked done) "
+            f"p50 {_pct(keeps, 0.5):.2f} s, p95 {_pct(keeps, 0.95):.2f} s"
+        )
+    if truth.late:
+        print(
+            f"          sandbox: {len(truth.late)} task(s) had their files made after finish_at "
+            f"(up to {max(truth.late):.2f} s late); delays count from the later time"
+        )
+    ratio = _calls(studio.outcomes) / _calls(naive.outcomes)
+    verdicts = [
+        (
+            f"no callbacks: calls {_calls(studio.outcomes):.2f}/job = {ratio:.2f} x naive's "
+            f"{_calls(naive.outcomes):.2f} (target <= 0.25)",
+            ratio <= 0.25 and not studio.note,
+        ),
+        (
+            f"no callbacks: {100 * _within(studio.done):.0f} % of jobs detected within "
+            "max(2 s, 10 % of the job) (target: p95, i.e. >= 95 %)",
+            _within(studio.done) >= 0.95 and len(studio.done) == len(studio.outcomes),
+        ),
+        (
+            f"callbacks: calls {_calls(callbacks.outcomes):.2f}/job (target <= 2)",
+            _calls(callbacks.outcomes) <= 2.0 and not callbacks.note,
+        ),
+        (
+            f"callbacks: p95 delay {_pct([o.delay for o in callbacks.done], 0.95):.2f} s "
+            "(target <= 0.5 s)",
+            _pct([o.delay for o in callbacks.done], 0.95) <= 0.5
+            and len(callbacks.done) == len(callbacks.outcomes),
+        ),
+    ]
+    for text, passed in verdicts:
+        print(f"          {'PASS' if passed else 'MISS'}  {text}")
+
+
+# -- the bench ----------------------------------------------------------------------------------
+
+
+def bench_generate(folder: Path) -> None:
+    from generations import client
+    from generations.sandbox.server import SandboxConfig, SandboxServer
+
+    server = SandboxServer(
+        SandboxConfig(state_dir=folder / "sandbox-generate", speed=SPEED, rate_limit=10**9)
+    ).start()
+    web = None
+    try:
+        truth = Truth(server)
+        account = client.Account(base_url=server.url, api_key=KEY)
+        jobs = build_mix(_input_images(server, account))
+        runs = [run_naive(server, jobs, truth)]
+        runs.append(run_studio(server, jobs, truth, "studio"))
+        web = _Web().start()
+        with_callback = [job for job in jobs if job.callback]
+        runs.append(run_studio(server, with_callback, truth, "studio+callbacks", web.url))
+        report(jobs, runs, truth)
+    finally:
+        if web is not None:
+            web.stop()
+        server.stop()

@@ -1,0 +1,287 @@
+"""The Chat page end to end: forms → Message rows → the real client → the sandbox over HTTP, both
+the blocking path (no JavaScript) and the server-sent event stream."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.test import Client
+
+from generations.models import Conversation, Message
+from generations.views import chat
+
+pytestmark = pytest.mark.django_db
+
+QUESTION = "What is a credit?"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def balance(upstream) -> int:
+    return upstream.sandbox.state.account(settings.SANDBOX_API_KEY)["balance"]
+
+
+def start_chat(client: Client, content: str = QUESTION, **data) -> Conversation:
+    """A conversation started without JavaScript: the reply is fetched before the redirect."""
+    form = {"content": content, "reasoning_effort": "high", "include_thoughts": "on", **data}
+    response = client.post("/chat/new", form)
+    assert response.status_code == 302
+    return Conversation.objects.latest("created_at")
+
+
+def send_with_htmx(client: Client, conversation: Conversation, content: str = QUESTION) -> str:
+    """Sends a message as the page's htmx form does; returns the fragment."""
+    response = client.post(
+        f"/chat/{conversation.code}/send",
+        {"content": content, "reasoning_effort": "low", "include_thoughts": "on"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def read_events(response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of an SSE response, read the way the ASGI server reads them."""
+
+    async def collect() -> list[bytes]:
+        return [part async for part in response.streaming_content]
+
+    body = b"".join(async_to_sync(collect)()).decode()
+    events = []
+    for block in body.split("\n\n"):
+        name = data = None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+        if name:
+            events.append((name, data))
+    return events
+
+
+def test_it_starts_a_chat_and_answers_without_javascript(alice_client, upstream) -> None:
+    before = balance(upstream)
+    response = alice_client.post(
+        "/chat/new",
+        {"content": QUESTION, "reasoning_effort": "high", "include_thoughts": "on"},
+    )
+    conversation = Conversation.objects.get()
+    question, reply = conversation.messages.all()
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/chat/{conversation.code}/?")
+    assert response["Location"].endswith(f"#message-{reply.pk}")
+    assert conversation.title == QUESTION
+    assert (question.role, question.content) == ("user", QUESTION)
+    assert reply.role == "assistant"
+    assert reply.complete
+    assert QUESTION in reply.content
+    assert reply.content.startswith("Here is a considered answer")  # high effort was sent
+    assert QUESTION in reply.thoughts
+    assert reply.usage["total_tokens"] > 0
+    assert reply.credits_consumed == before - balance(upstream)
+    assert reply.error_message == ""
+
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "<summary>Thoughts</summary>" in page
+    assert f"Used {reply.credits_consumed:.0f} credit" in page
+    assert "data-stream=" not in page  # a finished reply is not streamed again
+    assert 'aria-live="polite"' in page
+
+
+def test_it_names_a_chat_after_the_start_of_its_first_message(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client, "Tell me " + "a very long story " * 10)
+    assert len(conversation.title) == 60
+    assert conversation.title.startswith("Tell me a very long story")
+    listing = alice_client.get("/chat/").content.decode()
+    assert conversation.title in listing
+
+
+def test_it_leaves_out_thoughts_when_asked(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client, reasoning_effort="low", include_thoughts="")
+    reply = conversation.messages.get(role="assistant")
+    assert reply.thoughts == ""
+    assert reply.content.startswith("In short")
+    page = alice_client.get(f"/chat/{conversation.code}/").content.decode()
+    assert "<summary>Thoughts</summary>" not in page
+
+
+def test_it_sends_the_whole_conversation_upstream(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client)
+    alice_client.post(
+        f"/chat/{conversation.code}/send",
+        {"content": QUESTION, "reasoning_effort": "high", "include_thoughts": "on"},
+    )
+    first, second = conversation.messages.filter(role="assistant")
+    assert second.complete
+    # The second prompt holds the first question, its answer and the second question.
+    assert second.usage["prompt_tokens"] > 2 * first.usage["prompt_tokens"]
+
+
+@pytest.mark.django_db(transaction=True)  # the stream pulls chunks (and a rate slot) in a thread
+def test_it_streams_a_reply_and_saves_it(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client)
+    before = balance(upstream)
+    fragment = send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+    assert not reply.complete
+    stream_url = f"/chat/{conversation.code}/stream/{reply.pk}"
+    assert f'data-stream="{stream_url}?reasoning_effort=low&amp;include_thoughts=1"' in fragment
+    assert fragment.count('class="bubble ') == 2
+    assert 'hx-swap-oob="true"' in fragment  # a fresh form
+    assert balance(upstream) == before  # nothing asked yet: the page opens the stream
+
+    response = alice_client.get(f"{stream_url}?reasoning_effort=low&include_thoughts=1")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response.is_async  # served incrementally under ASGI, not buffered
+    events = read_events(response)
+
+    names = [name for name, _ in events]
+    assert names[-1] == "done"
+    assert names.count("done") == 1
+    assert "thought" in names
+    assert names.index("token") > max(i for i, name in enumerate(names) if name == "thought")
+    assert len([n for n in names if n == "token"]) > 5  # piece by piece, not all at once
+    reply.refresh_from_db()
+    assert reply.complete
+    assert reply.content == "".join(data["text"] for name, data in events if name == "token")
+    assert reply.thoughts == "".join(data["text"] for name, data in events if name == "thought")
+    assert reply.content.startswith("In short")
+    assert QUESTION in reply.content
+    assert reply.usage["total_tokens"] > 0
+    assert reply.credits_consumed == before - balance(upstream)
+    done = events[-1][1]["html"]
+    assert f'id="message-{reply.pk}"' in done
+    assert "data-stream=" not in done
+    assert "<summary>Thoughts</summary>" in done
+    assert f"Used {reply.credits_consumed:.0f} credit" in done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_streams_a_reply_only_once(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client)
+    send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+    url = f"/chat/{conversation.code}/stream/{reply.pk}"
+    read_events(alice_client.get(url))
+    after_first = balance(upstream)
+
+    again = alice_client.get(url)
+    assert again.status_code == 410
+    assert balance(upstream) == after_first
+    # Nor is a reply answered by the page without JavaScript.
+    answered = conversation.messages.filter(role="assistant").first()
+    assert alice_client.get(f"/chat/{conversation.code}/stream/{answered.pk}").status_code == 410
+    assert balance(upstream) == after_first
+    reply.refresh_from_db()
+    assert reply.complete
+
+
+@pytest.mark.parametrize("content", ["", "   \n  ", "x" * 20_001])
+def test_it_refuses_empty_and_overlong_messages(alice_client, upstream, content) -> None:
+    conversation = start_chat(alice_client)
+    messages = Message.objects.count()
+    before = balance(upstream)
+    form = {"content": content, "reasoning_effort": "high", "include_thoughts": "on"}
+
+    page = alice_client.post(f"/chat/{conversation.code}/send", form)
+    fragment = alice_client.post(f"/chat/{conversation.code}/send", form, **HTMX)
+    first = alice_client.post("/chat/new", form)
+
+    expected = "Write a message first." if not content.strip() else "under 20,000 characters"
+    for response in (page, fragment, first):
+        assert response.status_code == 200
+        assert expected in response.content.decode()
+    assert fragment["HX-Retarget"] == "#chat-form"
+    assert fragment["HX-Reswap"] == "outerHTML"
+    assert 'class="bubble ' not in fragment.content.decode()
+    assert Message.objects.count() == messages
+    assert Conversation.objects.count() == 1
+    assert balance(upstream) == before
+
+
+def test_it_hides_other_peoples_conversations(alice_client, bob, upstream) -> None:
+    conversation = start_chat(alice_client)
+    reply = conversation.messages.get(role="assistant")
+    bob_client = Client()
+    bob_client.force_login(bob)
+    before = balance(upstream)
+    form = {"content": "Hello", "reasoning_effort": "high", "include_thoughts": "on"}
+
+    assert bob_client.get(f"/chat/{conversation.code}/").status_code == 404
+    assert bob_client.post(f"/chat/{conversation.code}/send", form).status_code == 404
+    assert bob_client.post(f"/chat/{conversation.code}/send", form, **HTMX).status_code == 404
+    assert bob_client.get(f"/chat/{conversation.code}/stream/{reply.pk}").status_code == 404
+    assert conversation.title not in bob_client.get("/chat/").content.decode()
+    assert Message.objects.count() == 2
+    assert balance(upstream) == before
+
+
+def test_it_finds_a_reply_only_in_its_own_conversation(alice_client, upstream) -> None:
+    first = start_chat(alice_client)
+    second = start_chat(alice_client, "Another question")
+    reply = first.messages.get(role="assistant")
+    question = second.messages.get(role="user")
+    assert alice_client.get(f"/chat/{second.code}/stream/{reply.pk}").status_code == 404
+    assert alice_client.get(f"/chat/{second.code}/stream/{question.pk}").status_code == 404
+
+
+def test_it_says_when_the_account_is_out_of_credits(alice_client, upstream) -> None:
+    upstream.sandbox.state.set_balance(settings.SANDBOX_API_KEY, 0)
+    conversation = start_chat(alice_client)
+    reply = conversation.messages.get(role="assistant")
+    assert reply.complete
+    assert reply.content == ""
+    assert reply.credits_consumed is None
+    assert reply.error_message == chat.OUT_OF_CREDITS
+    assert reply.error_message.startswith("The workspace's API in One account is out of credits")
+    page = alice_client.get(f"/chat/{conversation.code}/").content.decode()
+    assert "out of credits" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_ends_the_stream_with_the_sentence_when_out_of_credits(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client)
+    upstream.sandbox.state.set_balance(settings.SANDBOX_API_KEY, 0)
+    send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+
+    events = read_events(alice_client.get(f"/chat/{conversation.code}/stream/{reply.pk}"))
+
+    assert [name for name, _ in events] == ["failed"]
+    assert "out of credits" in events[0][1]["html"]
+    reply.refresh_from_db()
+    assert reply.complete
+    assert reply.error_message == chat.OUT_OF_CREDITS
+    assert balance(upstream) == 0
+
+
+def test_it_tells_people_to_ask_an_admin_when_the_key_is_refused(
+    alice_client, upstream, settings
+) -> None:
+    settings.APIINONE_API_KEY = "aio_not_a_key_the_sandbox_knows"
+    upstream.sandbox.state.revoke(settings.APIINONE_API_KEY)
+    conversation = start_chat(alice_client)
+    reply = conversation.messages.get(role="assistant")
+    assert reply.error_message == chat.KEY_REFUSED
+    assert "admin" in reply.error_message
+
+
+def test_it_asks_to_try_again_when_the_service_does_not_answer(alice_client, upstream) -> None:
+    conversation = start_chat(alice_client, "Hello? [sandbox:500]")
+    reply = conversation.messages.get(role="assistant")
+    assert reply.error_message == "The chat service did not answer; try again."
+    assert reply.credits_consumed is None
+
+
+def test_it_lists_conversations_newest_first(alice_client, upstream) -> None:
+    older = start_chat(alice_client, "The older one")
+    newer = start_chat(alice_client, "The newer one")
+    page = alice_client.get("/chat/").content.decode()
+    assert page.index(newer.title) < page.index(older.title)
+    assert 'action="/chat/new"' in page
+    assert Decimal(older.messages.get(role="assistant").credits_consumed) > 0
