@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.views import accounts, health
+from studio.views import accounts, health, usage
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -25,6 +25,9 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("usage/", usage.usage_page, name="usage"),
+    path("usage/export.csv", usage.usage_csv, name="usage-csv"),
+    path("usage/jobs", usage.usage_jobs, name="usage-jobs"),
     path("admin/", admin.site.urls),
     path("", include("generations.urls")),
 ]

@@ -1,0 +1,176 @@
+"""Who spent which credits on what: the numbers behind the Usage page and its CSV.
+
+Every figure is minus the sum of job ledger entries (holds, settles, releases), grouped by when
+the entry was written. So the report reconciles exactly with the ledger: a job still running
+counts its hold; once settled, its real cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+
+from generations import catalog
+from studio.models import LedgerEntry
+
+GROUPS = {"member": "Member", "model": "Model", "kind": "Kind"}
+BUCKETS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+JOB_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.SETTLE, LedgerEntry.Kind.RELEASE)
+MAX_SERIES = 8  # more groups than this are summed into "others" in the chart
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date
+    end: dt.date  # inclusive
+    group: str = "member"
+    bucket: str = "day"
+    member: str = ""  # a username, or everyone the viewer may see
+    model: str = ""
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time.min, tzinfo=dt.UTC)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+
+
+@dataclass
+class Report:
+    filters: Filters
+    buckets: list[dt.date] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    cells: dict[tuple[dt.date, str], Decimal] = field(default_factory=dict)
+    by_group: dict[str, Decimal] = field(default_factory=dict)
+    total: Decimal = Decimal(0)
+
+    def rows(self) -> list[tuple[dt.date, str, Decimal]]:
+        return [(b, g, self.cells[(b, g)]) for b in self.buckets for g in self.groups
+                if (b, g) in self.cells]  # fmt: skip
+
+
+def entries(workspace, filters: Filters, *, only_member_id: int | None = None):
+    qs = LedgerEntry.objects.filter(
+        workspace=workspace,
+        kind__in=JOB_KINDS,
+        created_at__gte=filters.start_at,
+        created_at__lt=filters.end_at,
+    )
+    if only_member_id is not None:
+        qs = qs.filter(member_id=only_member_id)
+    if filters.member:
+        qs = qs.filter(member__username=filters.member)
+    if filters.model:
+        qs = qs.filter(model_slug=filters.model)
+    return qs
+
+
+def _kind_of(slug: str) -> str:
+    try:
+        return catalog.get(slug).kind_label
+    except KeyError:
+        return slug or "other"
+
+
+def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> Report:
+    trunc = BUCKETS[filters.bucket]
+    key = "member__username" if filters.group == "member" else "model_slug"
+    rows = (
+        entries(workspace, filters, only_member_id=only_member_id)
+        .annotate(bucket=trunc("created_at", tzinfo=dt.UTC))
+        .values("bucket", key)
+        .annotate(total=Sum("amount"))
+        .order_by("bucket")
+    )
+    report = Report(filters)
+    cells: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        name = row[key] or "(deleted)"
+        if filters.group == "kind":
+            name = _kind_of(name)
+        day = row["bucket"].date() if isinstance(row["bucket"], dt.datetime) else row["bucket"]
+        cells[(day, name)] += -row["total"]
+    report.cells = dict(cells)
+    report.buckets = sorted({b for b, _ in cells})
+    by_group: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, name), value in cells.items():
+        by_group[name] += value
+    report.by_group = dict(sorted(by_group.items(), key=lambda item: (-item[1], item[0])))
+    report.groups = list(report.by_group)
+    report.total = sum(by_group.values(), Decimal(0))
+    return report
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    label: str
+    value: Decimal
+    bucket: dt.date
+    group: str
+
+
+PALETTE = ("#4338ca", "#0e9f6e", "#d97706", "#dc2626", "#0891b2", "#7c3aed", "#65a30d",
+           "#db2777", "#94a3b8")  # fmt: skip
+
+
+def chart(report: Report, width: int = 720, height: int = 260) -> dict:
+    """Stacked bars as SVG geometry: one bar per bucket, one colour per group."""
+    series = report.groups[:MAX_SERIES]
+    others = set(report.groups[MAX_SERIES:])
+    colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(series)}
+    if others:
+        colors["others"] = PALETTE[-1]
+    totals = defaultdict(Decimal)
+    for (bucket, _), value in report.cells.items():
+        totals[bucket] += value
+    peak = max([*totals.values(), Decimal(1)])
+    left, bottom = 48, 24
+    plot_w, plot_h = width - left - 8, height - bottom - 8
+    n = max(1, len(report.buckets))
+    slot = plot_w / n
+    bar_w = max(2.0, slot * 0.7)
+    bars: list[Bar] = []
+    for i, bucket in enumerate(report.buckets):
+        y = float(plot_h) + 8
+        stacks: list[tuple[str, Decimal]] = [
+            (g, report.cells.get((bucket, g), Decimal(0))) for g in series
+        ]
+        if others:
+            stacks.append(
+                (
+                    "others",
+                    sum((report.cells.get((bucket, g), Decimal(0)) for g in others), Decimal(0)),
+                )
+            )
+        for group, value in stacks:
+            if value <= 0:
+                continue
+            h = float(value / peak) * plot_h
+            y -= h
+            bars.append(Bar(left + i * slot + (slot - bar_w) / 2, y, bar_w, h, colors[group],
+                            f"{bucket:%Y-%m-%d} · {group}: {value.normalize():f} credits", value,
+                            bucket, group))  # fmt: skip
+    ticks = [
+        (8 + plot_h - plot_h * f, (peak * Decimal(str(f))).quantize(Decimal(1)))
+        for f in (0, 0.5, 1)
+    ]
+    labels_every = max(1, n // 8)
+    labels = [
+        (left + i * slot + slot / 2, b)
+        for i, b in enumerate(report.buckets)
+        if i % labels_every == 0
+    ]
+    return {"width": width, "height": height, "bars": bars, "ticks": ticks, "left": left,
+            "labels": labels, "baseline": 8 + plot_h, "legend": list(colors.items())}  # fmt: skip

@@ -1,0 +1,158 @@
+"""The Usage page: credits by member, model or kind over time, its CSV, and the jobs behind it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from generations import catalog
+from generations.models import Generation
+from studio import ledger, usage
+from studio.models import Membership, Role
+
+MAX_DAYS = 400
+
+
+class UsageFilters(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    group = forms.ChoiceField(choices=list(usage.GROUPS.items()), required=False)
+    bucket = forms.ChoiceField(
+        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")], required=False
+    )
+    member = forms.CharField(required=False, max_length=150)
+    model = forms.ChoiceField(required=False, choices=[])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "All models")] + [
+            (s.slug, s.name) for s in catalog.MODELS.values()
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        today = timezone.now().date()
+        end = data.get("end") or today
+        start = data.get("start") or end - dt.timedelta(days=29)
+        if start > end:
+            self.add_error("start", "The start comes after the end.")
+        elif (end - start).days > MAX_DAYS:
+            self.add_error("start", f"Choose at most {MAX_DAYS} days.")
+        data["start"], data["end"] = start, end
+        return data
+
+    def filters(self) -> usage.Filters:
+        data = self.cleaned_data
+        return usage.Filters(
+            start=data["start"],
+            end=data["end"],
+            group=data.get("group") or "member",
+            bucket=data.get("bucket") or "day",
+            member=data.get("member") or "",
+            model=data.get("model") or "",
+        )
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = request.membership
+    if not membership:
+        raise Http404("No workspace")
+    return membership
+
+
+def _scope(request: HttpRequest) -> tuple[Membership, int | None]:
+    """Admins see everyone's usage; members see their own (and the workspace's total)."""
+    membership = _membership(request)
+    sees_all = membership.role in (Role.OWNER, Role.ADMIN)
+    return membership, (None if sees_all else request.user.pk)
+
+
+def _report(request: HttpRequest):
+    membership, only = _scope(request)
+    form = UsageFilters(request.GET or None)
+    if request.GET and not form.is_valid():
+        return membership, form, None
+    if not request.GET:
+        form = UsageFilters({})
+        form.is_valid()
+    report = usage.build(membership.workspace, form.filters(), only_member_id=only)
+    return membership, form, report
+
+
+@login_required
+@require_GET
+def usage_page(request: HttpRequest) -> HttpResponse:
+    membership, form, report = _report(request)
+    context = {
+        "form": form,
+        "report": report,
+        "sees_all": membership.role in (Role.OWNER, Role.ADMIN),
+    }
+    if report is not None:
+        context["chart"] = usage.chart(report)
+        context["query"] = request.GET.urlencode()
+        filters = report.filters
+        context["workspace_total"] = usage.build(
+            membership.workspace, usage.Filters(filters.start, filters.end, bucket=filters.bucket)
+        ).total
+        room = ledger.allowance(membership.workspace, request.user.pk)
+        context["allowance"] = room
+        if room.resets_at:
+            context["resets_in"] = max(0, (room.resets_at - timezone.now()).days)
+    return TemplateResponse(request, "studio/usage.html", context)
+
+
+@login_required
+@require_GET
+def usage_csv(request: HttpRequest) -> HttpResponse:
+    _, form, report = _report(request)
+    if report is None:
+        return HttpResponse("; ".join(str(e) for e in form.errors.values()), status=400)
+    filters = report.filters
+    response = HttpResponse(content_type="text/csv")
+    name = f"usage-{filters.start}-{filters.end}-{filters.group}-{filters.bucket}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow([filters.bucket, filters.group, "credits"])
+    for bucket, group, value in report.rows():
+        writer.writerow([bucket.isoformat(), group, ledger.fmt(value)])
+    return response
+
+
+@login_required
+@require_GET
+def usage_jobs(request: HttpRequest) -> HttpResponse:
+    """The jobs behind a bar: those with ledger entries in the range (and group) asked for."""
+    membership, form, report = _report(request)
+    if report is None:
+        raise Http404("Bad filters")
+    filters = report.filters
+    _, only = _scope(request)
+    entries = usage.entries(membership.workspace, filters, only_member_id=only)
+    group_value = request.GET.get("value", "")
+    if group_value and filters.group == "member":
+        entries = entries.filter(member__username=group_value)
+    elif group_value and filters.group == "model":
+        entries = entries.filter(model_slug=group_value)
+    elif group_value and filters.group == "kind":
+        slugs = [s.slug for s in catalog.MODELS.values() if s.kind_label == group_value]
+        entries = entries.filter(model_slug__in=slugs)
+    ids = entries.exclude(generation=None).values_list("generation_id", flat=True).distinct()
+    jobs = (
+        Generation.objects.filter(pk__in=ids, workspace=membership.workspace)
+        .select_related("user")
+        .order_by("-created_at")[:500]
+    )
+    rows = [(job, ledger.job_cost(job)) for job in jobs]
+    return TemplateResponse(
+        request,
+        "studio/usage_jobs.html",
+        {"rows": rows, "report": report, "value": group_value, "form": form},
+    )
