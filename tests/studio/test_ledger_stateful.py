@@ -1,0 +1,153 @@
+"""A Hypothesis state machine drives jobs through every path (submit, send, settle with any
+charge, fail, cancel before and after sending, bill a canceled job, duplicate deliveries, a
+crash in the middle of a step) and checks the ledger's invariants after every step."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from generations.models import Generation, State
+from studio import ledger
+from studio.models import Budget, LedgerEntry, Membership, Workspace
+from tests.conftest import make_user
+
+CHARGES = st.one_of(
+    st.none(),
+    st.just("not a number"),
+    st.just(-1),
+    st.just(Decimal(0)),
+    st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False),
+)
+LIMIT = Decimal(200)
+
+
+class Crash(Exception):
+    pass
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = getattr(LedgerMachine, "_runs", 0) + 1
+        LedgerMachine._runs = self.count
+        self.user = make_user(f"m{self.count}")
+        self.workspace = self.user.memberships.get().workspace
+        Budget.objects.create(
+            membership=Membership.objects.get(user=self.user), limit=LIMIT, period="month"
+        )
+        self.jobs: list[Generation] = []
+        self.resolved: dict[int, list[tuple]] = {}
+
+    def _job(self, index: int) -> Generation | None:
+        if not self.jobs:
+            return None
+        job = self.jobs[index % len(self.jobs)]
+        job.refresh_from_db()
+        return job
+
+    @rule(estimate=st.integers(min_value=1, max_value=60))
+    def submit(self, estimate: int) -> None:
+        before = ledger.spent(self.workspace.pk, self.user.pk)
+        try:
+            with transaction.atomic():
+                job = Generation.objects.create(
+                    workspace=self.workspace, user=self.user, model_slug="flux-2",
+                    kind="image", params={}, estimate=estimate, token=f"t{len(self.jobs)}",
+                )  # fmt: skip
+                ledger.hold(job)
+        except ledger.BudgetExceeded:
+            assert before + estimate > LIMIT  # refused only when it truly did not fit
+            return
+        assert before + estimate <= LIMIT  # a hold never overspends the budget
+        self.jobs.append(job)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0))
+    def send(self, index: int) -> None:
+        job = self._job(index)
+        Generation.objects.filter(pk=job.pk, state=State.QUEUED).update(
+            state=State.RUNNING, upstream_task_id=f"task-{job.pk}"
+        )
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), charge=CHARGES)
+    def succeed(self, index: int, charge) -> None:
+        self._job(index).succeed(charge)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0))
+    def fail(self, index: int) -> None:
+        self._job(index).fail("upstream_failed", "it failed")
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0))
+    def cancel(self, index: int) -> None:
+        self._job(index).cancel()
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), ran=st.booleans(), charge=CHARGES)
+    def bill_canceled(self, index: int, ran: bool, charge) -> None:
+        self._job(index).close_bill(ran, charge)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), charge=CHARGES)
+    def duplicate_delivery(self, index: int, charge) -> None:
+        job = self._job(index)
+        job.succeed(charge)
+        job.succeed(charge)
+        job.fail("x", "twice")
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), charge=CHARGES)
+    def crash_mid_step(self, index: int, charge) -> None:
+        job = self._job(index)
+        snapshot = self._entries(job), job.state
+
+        def step_then_crash() -> None:
+            with transaction.atomic():
+                job.succeed(charge)
+                raise Crash
+
+        with pytest.raises(Crash):
+            step_then_crash()
+        job.refresh_from_db()
+        assert (self._entries(job), job.state) == snapshot  # a crash leaves no half-step
+
+    def _entries(self, job) -> list[tuple]:
+        return list(LedgerEntry.objects.filter(generation=job).order_by("pk").values_list(
+            "pk", "kind", "amount"))  # fmt: skip
+
+    @invariant()
+    def ledger_agrees_with_itself(self) -> None:
+        assert ledger.problems(self.workspace) == []
+        workspace = Workspace.objects.get(pk=self.workspace.pk)
+        costs = sum((ledger.job_cost(j) for j in self.jobs), Decimal(0))
+        assert workspace.pool_balance == -costs
+        assert ledger.spent(self.workspace.pk, self.user.pk) == costs
+
+    @invariant()
+    def resolved_jobs_never_change(self) -> None:
+        for job in self.jobs:
+            entries = self._entries(job)
+            if job.pk in self.resolved:
+                assert entries == self.resolved[job.pk]
+            elif len(entries) == 2:
+                self.resolved[job.pk] = entries
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_ledger_sound_whatever_happens() -> None:
+    LedgerMachine.TestCase.settings = settings(
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    test = LedgerMachine.TestCase("runTest")
+    test.runTest()
