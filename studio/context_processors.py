@@ -6,7 +6,13 @@ from django.http import HttpRequest
 
 def studio(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
+    budget_alert = None
+    if membership:
+        from studio import ledger
+
+        budget_alert = ledger.alert(membership.workspace, request.user.pk)
     return {
+        "budget_alert": budget_alert,
         "STUDIO_VERSION": settings.VERSION,
         "USES_SANDBOX": settings.USES_SANDBOX,
         "current_membership": membership if membership else None,

@@ -104,6 +104,34 @@ class Allowance:
         return min(values) if values else None
 
 
+ALERT_SHARE = Decimal("0.8")  # warn when this share of a budget is used
+
+
+def alert(workspace: Workspace, member_id: int, now: datetime | None = None) -> str | None:
+    """A sentence for a member near (or over) their limit, with a forecast at the current pace."""
+    now = now or timezone.now()
+    room = allowance(workspace, member_id, now)
+    if room.limit is None or room.limit <= 0 or room.left is None:
+        return None
+    used = room.limit - room.left
+    if used < room.limit * ALERT_SHARE:
+        return None
+    start, resets_at = period_bounds(room.period, now)
+    days = max(0, (resets_at - now).days)
+    text = (
+        f"You have used {fmt(used)} of your {fmt(room.limit)} credits this {room.period}; "
+        f"it resets in {days} day{'s' if days != 1 else ''}."
+    )
+    elapsed = max((now - start).total_seconds() / 86400, 1 / 24)
+    pace = used / Decimal(str(elapsed))
+    if room.left > 0 and pace > 0:
+        runs_out = room.left / pace
+        text += f" At this pace it runs out in {runs_out:.1f} days."
+    elif room.left <= 0:
+        text += " New jobs wait until then, or ask an admin to raise it."
+    return text
+
+
 def allowance(workspace: Workspace, member_id: int, now: datetime | None = None) -> Allowance:
     now = now or timezone.now()
     budget = Budget.objects.filter(

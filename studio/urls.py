@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.views import accounts, health, usage
+from studio.views import accounts, credits, health, usage
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -28,6 +28,11 @@ urlpatterns = [
     path("usage/", usage.usage_page, name="usage"),
     path("usage/export.csv", usage.usage_csv, name="usage-csv"),
     path("usage/jobs", usage.usage_jobs, name="usage-jobs"),
+    path("credits/", credits.credits_page, name="credits"),
+    path("credits/pool", credits.pool, name="credits-pool"),
+    path("credits/grant", credits.grant, name="credits-grant"),
+    path("credits/adjust", credits.adjust, name="credits-adjust"),
+    path("credits/budget/<int:membership_id>", credits.budget, name="credits-budget"),
     path("admin/", admin.site.urls),
     path("", include("generations.urls")),
 ]

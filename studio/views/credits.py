@@ -1,0 +1,127 @@
+"""The workspace's credits, for its admins: the pool, grants and adjustments, member budgets."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from studio import ledger
+from studio.models import Budget, LedgerEntry, Membership, Role, Workspace
+
+
+class GrantForm(forms.Form):
+    amount = forms.DecimalField(min_value=0.0001, max_digits=14, decimal_places=4, label="Credits")
+    reason = forms.CharField(max_length=300, help_text="E.g. the upstream order it mirrors.")
+
+
+class AdjustForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=4, label="Credits (+ or −)")
+    reason = forms.CharField(max_length=300)
+
+    def clean_amount(self):
+        if self.cleaned_data["amount"] == 0:
+            raise ValidationError("An adjustment is a non-zero number of credits.")
+        return self.cleaned_data["amount"]
+
+
+class BudgetForm(forms.ModelForm):
+    class Meta:
+        model = Budget
+        fields = ["limit", "period"]
+
+    def clean_limit(self):
+        limit = self.cleaned_data["limit"]
+        if limit < 0:
+            raise ValidationError("A limit is zero or more credits.")
+        return limit
+
+
+def _admin_membership(request: HttpRequest) -> Membership:
+    """Only owners and admins manage credits; for anyone else the page does not exist."""
+    membership = request.membership
+    if not membership or membership.role not in (Role.OWNER, Role.ADMIN):
+        raise Http404("No such page")
+    return membership
+
+
+def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateResponse:
+    workspace = Workspace.objects.get(pk=membership.workspace_id)
+    members = Membership.objects.filter(workspace=workspace).select_related("user", "budget")
+    rows = []
+    for member in members:
+        budget = getattr(member, "budget", None)
+        room = ledger.allowance(workspace, member.user_id)
+        rows.append((member, BudgetForm(instance=budget, prefix=f"m{member.pk}"), room))
+    context = {
+        "workspace": workspace,
+        "rows": rows,
+        "grant_form": forms_.get("grant_form") or GrantForm(),
+        "adjust_form": forms_.get("adjust_form") or AdjustForm(),
+        "entries": LedgerEntry.objects.filter(workspace=workspace)
+        .select_related("member", "created_by", "generation")
+        .order_by("-created_at", "-pk")[:50],
+    }
+    return TemplateResponse(request, "studio/credits.html", context)
+
+
+@login_required
+@require_GET
+def credits_page(request: HttpRequest) -> HttpResponse:
+    return _page(request, _admin_membership(request))
+
+
+@login_required
+@require_POST
+def pool(request: HttpRequest) -> HttpResponse:
+    membership = _admin_membership(request)
+    enabled = request.POST.get("pool_enabled") == "on"
+    Workspace.objects.filter(pk=membership.workspace_id).update(pool_enabled=enabled)
+    messages.success(request, "The credit pool is on." if enabled else "The credit pool is off.")
+    return redirect("credits")
+
+
+@login_required
+@require_POST
+def grant(request: HttpRequest) -> HttpResponse:
+    membership = _admin_membership(request)
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _page(request, membership, grant_form=form)
+    data = form.cleaned_data
+    ledger.grant(membership.workspace, data["amount"], by=request.user, reason=data["reason"])
+    messages.success(request, f"Added {ledger.fmt(data['amount'])} credits to the pool.")
+    return redirect("credits")
+
+
+@login_required
+@require_POST
+def adjust(request: HttpRequest) -> HttpResponse:
+    membership = _admin_membership(request)
+    form = AdjustForm(request.POST)
+    if not form.is_valid():
+        return _page(request, membership, adjust_form=form)
+    data = form.cleaned_data
+    ledger.adjust(membership.workspace, data["amount"], by=request.user, reason=data["reason"])
+    messages.success(request, f"Adjusted the ledger by {ledger.fmt(data['amount'])} credits.")
+    return redirect("credits")
+
+
+@login_required
+@require_POST
+def budget(request: HttpRequest, membership_id: int) -> HttpResponse:
+    admin = _admin_membership(request)
+    member = get_object_or_404(Membership, pk=membership_id, workspace_id=admin.workspace_id)
+    instance = Budget.objects.filter(membership=member).first() or Budget(membership=member)
+    form = BudgetForm(request.POST, instance=instance, prefix=f"m{member.pk}")
+    if form.is_valid():
+        form.save()
+        messages.success(request, f"{member.user.username}'s budget is saved.")
+    else:
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    return redirect("credits")
