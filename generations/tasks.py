@@ -383,6 +383,37 @@ def _give_up_at(generation: Generation):
     return timezone.now() + timedelta(seconds=pacing.deadline(generation.spec))
 
 
+def reconcile(generation: Generation, task_id: str) -> bool:
+    """An unconfirmed job (its create's answer was lost) and a task id a callback named: adopt
+    the task only if the upstream itself, looked up with our key, shows it is this job's
+    request. Nothing in the callback is believed."""
+    if generation.state not in (State.UNKNOWN, State.SUBMITTING) or not generation.request_body:
+        return False
+    if Generation.objects.filter(upstream_task_id=task_id).exists():
+        return False
+    try:
+        task = client.get_task(_account(generation), task_id)
+    except UpstreamError:
+        return False
+    sent = {k: v for k, v in generation.request_body.items() if k != "callback_url"}
+    seen = {k: v for k, v in (task.raw.get("request") or {}).items() if k != "callback_url"}
+    if sent != seen:
+        return False
+    now = timezone.now()
+    adopted = Generation.objects.filter(
+        pk=generation.pk, state__in=[State.UNKNOWN, State.SUBMITTING]
+    ).update(
+        state=State.RUNNING,
+        upstream_task_id=task.task_id,
+        accepted_at=now,  # confirmed now: pace the look-ups from here
+        next_check_at=now,
+        waiting_note="",
+    )
+    if adopted:
+        kick_poller()
+    return bool(adopted)
+
+
 def nudge(generation: Generation) -> None:
     """A callback arrived: look the job up now (the callback itself is never trusted)."""
     Generation.objects.filter(

@@ -285,3 +285,24 @@ def test_it_lists_conversations_newest_first(alice_client, upstream) -> None:
     assert page.index(newer.title) < page.index(older.title)
     assert 'action="/chat/new"' in page
     assert Decimal(older.messages.get(role="assistant").credits_consumed) > 0
+
+
+def test_it_opens_a_new_chat_for_the_page_to_stream_with_htmx(alice_client, upstream) -> None:
+    before = balance(upstream)
+    response = alice_client.post(
+        "/chat/new",
+        {"content": QUESTION, "reasoning_effort": "low", "include_thoughts": ""},
+        **HTMX,
+    )
+    conversation = Conversation.objects.get()
+    reply = conversation.messages.get(role="assistant")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == (
+        f"/chat/{conversation.code}/?reasoning_effort=low&include_thoughts=0"
+    )
+    assert not reply.complete
+    assert balance(upstream) == before  # the page asks, through the stream
+    page = alice_client.get(response["HX-Redirect"]).content.decode()
+    stream_url = f"/chat/{conversation.code}/stream/{reply.pk}"
+    assert f'data-stream="{stream_url}?reasoning_effort=low&amp;include_thoughts=0"' in page
+    assert '<option value="low" selected>' in page  # the choices stay as they were

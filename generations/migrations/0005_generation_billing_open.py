@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0004_conversations'),
+        ("generations", "0004_conversations"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='billing_open',
+            model_name="generation",
+            name="billing_open",
             field=models.BooleanField(default=False),
         ),
     ]

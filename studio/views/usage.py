@@ -76,13 +76,13 @@ def _scope(request: HttpRequest) -> tuple[Membership, int | None]:
 
 def _report(request: HttpRequest):
     membership, only = _scope(request)
-    form = UsageFilters(request.GET or None)
-    if request.GET and not form.is_valid():
+    form = UsageFilters(request.GET)
+    if not form.is_valid():
         return membership, form, None
-    if not request.GET:
-        form = UsageFilters({})
-        form.is_valid()
-    report = usage.build(membership.workspace, form.filters(), only_member_id=only)
+    filters = form.filters()
+    if not request.GET:  # show the defaults it used in the fields
+        form = UsageFilters(initial={"start": filters.start, "end": filters.end})
+    report = usage.build(membership.workspace, filters, only_member_id=only)
     return membership, form, report
 
 

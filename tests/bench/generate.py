@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SPEED = float(os.environ.get("BENCH_GENERATE_SPEED") or 0.25)
-ARRIVAL_SECONDS = 30.0  # the jobs arrive evenly spread over this long
+SPEED = float(os.environ.get("BENCH_GENERATE_SPEED") or 0.2)
+# The jobs arrive evenly spread over this long: about 3 a second, which one poller keeps up with.
+ARRIVAL_SECONDS = 60.0
 NAIVE_GAP = 2.0
 FLOOR = 2.0  # STUDIO_POLL_FLOOR's default; the 2 s is absolute
 TARGET_FLOOR = 2.0
@@ -95,7 +96,8 @@ class Outcome:
     calls: int
     delay: float | None = None  # None: did not end as succeeded within the run
     duration: float = 0.0
-    keep: float | None = None  # studio: look-up saw it done → marked done
+    seen: float | None = None  # studio: upstream done → a look-up saw it done
+    keep: float | None = None  # studio: a look-up saw it done → marked done
 
 
 @dataclass
@@ -104,6 +106,7 @@ class Run:
     outcomes: list[Outcome] = field(default_factory=list)
     note: str = ""
     seconds: float = 0.0
+    late: list[float] = field(default_factory=list)  # studio: look-ups, seconds after due
 
     @property
     def done(self) -> list[Outcome]:
@@ -381,6 +384,7 @@ def _closing(work: Callable[..., None]) -> Callable[..., None]:
 
 def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str = "") -> Run:
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from generations import catalog, inputs, tasks
     from generations.models import ACTIVE_STATES, Generation, State
@@ -407,7 +411,20 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
                 ).pk
             )
         mine = Generation.objects.filter(pk__in=ids)
+        run = Run(name)
         stop = threading.Event()
+        check = tasks.check
+
+        def timed_check(generation_id: int) -> None:
+            # How late the poller gets to each look-up (one extra query, in the bench only).
+            due = (
+                Generation.objects.filter(pk=generation_id, state=State.RUNNING)
+                .values_list("next_check_at", flat=True)
+                .first()
+            )
+            if due is not None:
+                run.late.append((timezone.now() - due).total_seconds())
+            check(generation_id)
 
         def follow() -> None:
             # One follower, as the product runs it; poll() returns when nothing is followed
@@ -418,28 +435,28 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
 
         follower = threading.Thread(target=_closing(follow), name="bench-poll", daemon=True)
         start = time.monotonic()
+        tasks.check = timed_check  # poll() looks `check` up in its module at each call
         follower.start()
-        note = ""
-        with ThreadPoolExecutor(SUBMIT_THREADS, thread_name_prefix="bench-submit") as pool:
-            for job, pk in zip(jobs, ids, strict=True):
-                time.sleep(max(0.0, start + job.arrival - time.monotonic()))
-                pool.submit(_closing(tasks.submit), pk)
-            while mine.filter(state__in=ACTIVE_STATES).exists():
-                if time.monotonic() - start > limit:
-                    left = mine.filter(state__in=ACTIVE_STATES).count()
-                    note = _aborted(limit, left)
-                    # Ends what is left so that the follower returns (nothing followed).
-                    mine.filter(state__in=ACTIVE_STATES).update(
-                        state=State.CANCELED, next_check_at=None
-                    )
-                    break
-                time.sleep(0.2)
-        seconds = time.monotonic() - start
-        stop.set()
-        follower.join(timeout=30)
+        try:
+            with ThreadPoolExecutor(SUBMIT_THREADS, thread_name_prefix="bench-submit") as pool:
+                for job, pk in zip(jobs, ids, strict=True):
+                    time.sleep(max(0.0, start + job.arrival - time.monotonic()))
+                    pool.submit(_closing(tasks.submit), pk)
+                while mine.filter(state__in=ACTIVE_STATES).exists():
+                    if time.monotonic() - start > limit:
+                        left = mine.filter(state__in=ACTIVE_STATES).count()
+                        run.note = _aborted(limit, left)
+                        break
+                    time.sleep(0.2)
+            run.seconds = time.monotonic() - start
+        finally:
+            stop.set()
+            # Ends what is left (after an abort), so that poll() finds nothing to follow.
+            mine.filter(state__in=ACTIVE_STATES).update(state=State.CANCELED, next_check_at=None)
+            follower.join(timeout=30)
+            tasks.check = check
         if follower.is_alive():
-            note += " (the poll loop did not stop within 30 s)"
-        run = Run(name, note=note, seconds=seconds)
+            run.note += " (the poll loop did not stop within 30 s)"
         for g in mine:
             outcome = Outcome(g.kind, g.submit_attempts + g.checks)
             if g.state == State.SUCCEEDED and g.finished_at and g.upstream_task_id:
@@ -447,6 +464,7 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
                 outcome.delay = g.finished_at.timestamp() - done
                 outcome.duration = done - created
                 if g.upstream_done_at:
+                    outcome.seen = g.upstream_done_at.timestamp() - done
                     outcome.keep = (g.finished_at - g.upstream_done_at).total_seconds()
             run.outcomes.append(outcome)
     return run
@@ -457,6 +475,9 @@ class _Web:
 
     def __init__(self) -> None:
         import uvicorn
+        from django.conf import settings
+
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # or whitenoise warns
 
         from studio.asgi import application
 
@@ -560,11 +581,15 @@ def report(jobs: list[Job], runs: list[Run], truth: Truth) -> None:
     for run in runs:
         print(f"{run.name:<17}" + "".join(f"{_kind_cell(run, k):>16}" for k in KIND_ORDER))
     print("          (each: calls/job, p95 delay, share within max(2 s, 10 %))")
+    print("          studio's delay = look-up lag + keeping results; looks: how late after due")
     for run in (studio, callbacks):
-        keeps = [o.keep for o in run.done if o.keep is not None]
+        seen = [o.seen for o in run.done if o.seen is not None]
+        keep = [o.keep for o in run.done if o.keep is not None]
         print(
-            f"          {run.name}: keeping results (look-up saw it done -> marked done) "
-            f"p50 {_pct(keeps, 0.5):.2f} s, p95 {_pct(keeps, 0.95):.2f} s"
+            f"          {run.name + ':':<17} look-up lag p50 {_pct(seen, 0.5):.2f} / p95 "
+            f"{_pct(seen, 0.95):.2f} s, keeping p50 {_pct(keep, 0.5):.2f} / p95 "
+            f"{_pct(keep, 0.95):.2f} s, looks late p50 {_pct(run.late, 0.5):.2f} / p95 "
+            f"{_pct(run.late, 0.95):.2f} s"
         )
     if truth.late:
         print(

@@ -23,7 +23,7 @@ def sign_up(page) -> str:
 
 def test_it_streams_a_reply_with_its_thoughts_and_credits(page) -> None:
     sign_up(page)
-    page.get_by_role("link", name="Chat", exact=True).click()
+    page.goto("/chat/")  # the nav link is opened from the menu in the phone test below
     expect(page.get_by_role("heading", name="Chat", exact=True)).to_be_visible()
     page.get_by_label("Message").fill(QUESTION)
     page.get_by_role("button", name="Start chat").click()
@@ -62,7 +62,9 @@ def test_it_refuses_an_empty_message_in_place(page) -> None:
 def test_it_works_at_phone_width_with_the_keyboard(page) -> None:
     sign_up(page)
     page.set_viewport_size({"width": 375, "height": 740})
-    page.goto("/chat/")
+    page.get_by_text("Menu").click()
+    page.get_by_role("link", name="Chat", exact=True).click()
+    expect(page.get_by_role("heading", name="Chat", exact=True)).to_be_visible()
     page.get_by_label("Message").focus()
     page.keyboard.type(QUESTION)
     page.keyboard.press("Control+Enter")
