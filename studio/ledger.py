@@ -318,7 +318,7 @@ def adjust(workspace: Workspace, amount, *, by, reason: str, member=None) -> Led
 
 def problems(workspace: Workspace | None = None) -> list[str]:
     """Every way the ledger disagrees with itself; empty when it is sound."""
-    from generations.models import ENDED_STATES, Generation
+    from generations.models import ENDED_STATES, Generation, Message
 
     found = []
     workspaces = [workspace] if workspace else Workspace.objects.all()
@@ -345,4 +345,14 @@ def problems(workspace: Workspace | None = None) -> list[str]:
             and holds == 1
         ):
             found.append(f"job {generation.code} ended ({generation.state}) but is unresolved")
+    messages = Message.objects.filter(ledger__isnull=False).distinct()
+    if workspace:
+        messages = messages.filter(conversation__workspace=workspace)
+    for message in messages.prefetch_related("ledger"):
+        kinds = [e.kind for e in message.ledger.all()]
+        resolutions = kinds.count(Kind.SETTLE) + kinds.count(Kind.RELEASE)
+        if kinds.count(Kind.HOLD) != 1 or resolutions > 1:
+            found.append(f"chat reply {message.pk}: {kinds}")
+        if message.complete and resolutions == 0:
+            found.append(f"chat reply {message.pk} is complete but unresolved")
     return found

@@ -306,3 +306,34 @@ def test_it_opens_a_new_chat_for_the_page_to_stream_with_htmx(alice_client, upst
     stream_url = f"/chat/{conversation.code}/stream/{reply.pk}"
     assert f'data-stream="{stream_url}?reasoning_effort=low&amp;include_thoughts=0"' in page
     assert '<option value="low" selected>' in page  # the choices stay as they were
+
+
+@pytest.mark.django_db
+def test_it_holds_the_pre_deduction_then_settles_to_the_reply(
+    alice, alice_client, upstream
+) -> None:
+    from decimal import Decimal
+
+    from studio import ledger as credits
+    from studio.models import LedgerEntry
+
+    alice_client.post("/chat/new", {"content": "What is a credit?", "reasoning_effort": "high"})
+    reply = Message.objects.get(role=Message.Role.ASSISTANT)
+    kinds = list(LedgerEntry.objects.filter(message=reply).values_list("kind", "amount"))
+    assert kinds == [("hold", Decimal(-5)), ("settle", Decimal(5) - reply.credits_consumed)]
+    assert credits.problems() == []
+
+
+@pytest.mark.django_db
+def test_it_stops_a_chat_over_budget_before_sending(
+    alice, alice_client, upstream, settings
+) -> None:
+    from studio.models import Budget, Membership
+
+    Budget.objects.create(membership=Membership.objects.get(user=alice), limit=3, period="day")
+    before = upstream.sandbox.state.account(settings.SANDBOX_API_KEY)["balance"]
+    alice_client.post("/chat/new", {"content": "What is a credit?", "reasoning_effort": "high"})
+    reply = Message.objects.get(role=Message.Role.ASSISTANT)
+    assert "needs 5 credits" in reply.error_message
+    assert reply.complete
+    assert upstream.sandbox.state.account(settings.SANDBOX_API_KEY)["balance"] == before

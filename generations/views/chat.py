@@ -29,6 +29,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from generations import catalog, client
 from generations.models import Conversation, Message
 from generations.views import HtmxHttpRequest, current_workspace
+from studio import ledger
 
 GEMINI = catalog.get("gemini")
 EFFORTS = GEMINI.param("reasoning_effort").choices
@@ -182,8 +183,36 @@ def _settle(
     credits_consumed=None,
     error: str = "",
 ) -> None:
-    # The ledger settles the chat hold here: charge `credits_consumed` (nothing when it is None)
-    # and release the rest of catalog.CHAT_HOLD_CREDITS.
+    conversation = Conversation.objects.only("workspace_id", "user_id").get(
+        pk=reply.conversation_id
+    )
+    with transaction.atomic():
+        _store(reply, content, thoughts, usage, credits_consumed, error)
+        # The hold of catalog.CHAT_HOLD_CREDITS becomes the reply's real charge, or comes back.
+        where = (reply, conversation.workspace_id, conversation.user_id)
+        if error and credits_consumed is None:
+            ledger.release_message(*where, reason=error[:300])
+        else:
+            ledger.settle_message(*where, credits_consumed)
+
+
+def _hold(reply: Message) -> str | None:
+    """Takes the documented pre-deduction for a reply; the budget's sentence when it does not
+    fit (the reply is then ended with that sentence and nothing is sent)."""
+    conversation = reply.conversation
+    try:
+        ledger.hold_message(
+            reply, conversation.workspace_id, conversation.user_id, catalog.CHAT_HOLD_CREDITS
+        )
+    except ledger.BudgetExceeded as e:
+        Message.objects.filter(pk=reply.pk, complete=False).update(
+            error_message=str(e), complete=True
+        )
+        return str(e)
+    return None
+
+
+def _store(reply: Message, content, thoughts, usage, credits_consumed, error) -> None:
     changes = {
         "content": content,
         "thoughts": thoughts,
@@ -198,9 +227,8 @@ def _settle(
 
 def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None:
     """The page without JavaScript: one blocking call, the reply stored before the redirect."""
-    if not _claim(reply):
+    if not _claim(reply) or _hold(reply):
         return
-    # The ledger takes a hold of catalog.CHAT_HOLD_CREDITS here, before the call.
     try:
         answer = client.chat(
             client.studio_account(member=str(request.user.pk)), _request_body(reply, options)
@@ -298,7 +326,15 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
         raise Http404("No such reply")
     if not _claim(reply):
         return HttpResponseGone("This reply has already been answered.", content_type="text/plain")
-    # The ledger takes a hold of catalog.CHAT_HOLD_CREDITS here, before the call.
+    refused = _hold(reply)
+    if refused:
+        reply.refresh_from_db()
+        bubble = render_to_string(
+            "generations/chat.html#message", {"message": reply, "conversation": chat}
+        )
+        return StreamingHttpResponse(
+            iter([_event("failed", {"html": bubble})]), content_type="text/event-stream"
+        )
     body = _request_body(reply, _options(request.GET))
     chunks = client.chat_stream(client.studio_account(member=str(request.user.pk)), body)
     response = StreamingHttpResponse(_relay(chat, reply, chunks), content_type="text/event-stream")
