@@ -62,6 +62,7 @@ def _upload_path(instance: Upload, filename: str) -> str:
 
 
 class State(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting", "Awaiting approval"
     QUEUED = "queued", "Queued"
     SUBMITTING = "submitting", "Sending"
     RUNNING = "running", "Running"
@@ -71,7 +72,13 @@ class State(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
-ACTIVE_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.UNKNOWN)
+ACTIVE_STATES = (
+    State.AWAITING_APPROVAL,
+    State.QUEUED,
+    State.SUBMITTING,
+    State.RUNNING,
+    State.UNKNOWN,
+)
 ENDED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
 
 
@@ -241,6 +248,24 @@ class Generation(models.Model):
             if moved:
                 ledger.release(self, message[:300])
         return moved
+
+    def needs_approval(self) -> bool:
+        """Above the workspace's per-job threshold, a member's job waits for an admin."""
+        from studio.models import Membership, Role
+
+        threshold = self.workspace.approval_threshold
+        if threshold is None or self.estimate <= threshold:
+            return False
+        role = Membership.objects.filter(workspace=self.workspace, user=self.user).values_list(
+            "role", flat=True
+        )
+        return role.first() not in (Role.OWNER, Role.ADMIN)
+
+    def approve(self, by) -> bool:
+        return self._move([State.AWAITING_APPROVAL], state=State.QUEUED, waiting_note="")
+
+    def reject(self, by) -> bool:
+        return self.fail("rejected", f"Not approved by {by.username}.", [State.AWAITING_APPROVAL])
 
     def succeed(self, consumed) -> bool:
         """Marks a running job done and settles its hold with what the upstream charged."""

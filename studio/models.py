@@ -35,6 +35,8 @@ class Workspace(models.Model):
     # kept beside them in the same transaction so a hold need not add up a million rows.
     pool_enabled = models.BooleanField(default=False)
     pool_balance = models.DecimalField(max_digits=16, decimal_places=4, default=0)
+    # Jobs estimated above this many credits wait for an admin's approval (none: never).
+    approval_threshold = models.PositiveIntegerField(null=True, blank=True)
 
     objects = WorkspaceQuerySet.as_manager()
 

@@ -168,6 +168,46 @@ SANDBOX = {
 }
 # Requests per minute the studio allows itself per upstream key (the service's documented limit).
 APIINONE_RATE_LIMIT = env_int("APIINONE_RATE_LIMIT", 60, minimum=1)
+
+
+# The keys that encrypt each workspace's stored API in One key (see studio/secrets.py): a
+# comma-separated list of Fernet keys, newest first. Everything is encrypted with the first;
+# every key in the list can decrypt, and `manage.py rotate_keys` re-encrypts all stored values
+# with the first, after which the older keys may be dropped. Unset, one key is derived from
+# SECRET_KEY so that `make run` needs no setup; a server that stores keys should set it, since
+# a changed SECRET_KEY would otherwise make every stored key unreadable.
+def env_fernet_keys(name: str, secret_key: str) -> list[str]:
+    """The Fernet keys in variable `name`, newest first; one derived from `secret_key` if none."""
+    import base64
+
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    keys = []
+    for position, item in enumerate(os.environ.get(name, "").split(","), start=1):
+        key = item.strip()
+        if not key:
+            continue
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):  # never echo the key itself
+            raise ImproperlyConfigured(
+                f"{name} must be a comma-separated list of Fernet keys (32 url-safe "
+                f"base64-encoded bytes each), but the key in position {position} is not one; "
+                "make a new key with cryptography.fernet.Fernet.generate_key()."
+            ) from None
+        keys.append(key)
+    if keys:
+        return keys
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"apiinone-studio/encryption-key/v1"
+    ).derive(secret_key.encode())
+    return [base64.urlsafe_b64encode(derived).decode()]
+
+
+STUDIO_ENCRYPTION_KEYS = env_fernet_keys("STUDIO_ENCRYPTION_KEYS", SECRET_KEY)
+
 APIINONE_RATE_WINDOW = env_float("APIINONE_RATE_WINDOW", 60.0, minimum=1.0)
 # Hosts result files may be downloaded from, besides the API's own host (and its subdomains).
 APIINONE_RESULT_HOSTS = env_list("APIINONE_RESULT_HOSTS", [])

@@ -31,6 +31,7 @@ urlpatterns = [
     path("credits/", credits.credits_page, name="credits"),
     path("credits/pool", credits.pool, name="credits-pool"),
     path("credits/grant", credits.grant, name="credits-grant"),
+    path("credits/approval", credits.threshold, name="credits-threshold"),
     path("credits/adjust", credits.adjust, name="credits-adjust"),
     path("credits/budget/<int:membership_id>", credits.budget, name="credits-budget"),
     path("admin/", admin.site.urls),

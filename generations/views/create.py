@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from generations import catalog, tasks
+from generations import actions, catalog
 from generations.forms import GenerationForm
 from generations.models import Generation
 from generations.views import HtmxHttpRequest, current_workspace
@@ -86,7 +86,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         try:
             with transaction.atomic():
                 params = form.save_uploads(request.user)
-                existing = Generation.objects.create(
+                existing = actions.start_job(
                     workspace=workspace,
                     user=request.user,
                     model_slug=spec.slug,
@@ -95,8 +95,6 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     estimate=spec.estimate(params),
                     token=token,
                 )
-                ledger.hold(existing)
-                tasks.enqueue_submit(existing)
         except ledger.BudgetExceeded as e:  # nothing was created, nothing is sent
             form.add_error(None, str(e))
             return _page(request, spec, form)

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import tasks
+from generations import actions
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
 from studio import ledger
+from studio.models import Role
 
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
@@ -65,20 +65,61 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
 
 
 def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
-    with transaction.atomic():
-        again = Generation.objects.create(
-            workspace=original.workspace,
-            user=request.user,
-            model_slug=original.model_slug,
-            kind=original.kind,
-            params=original.params,
-            estimate=original.spec.estimate(original.params),
-            token=f"retry-{original.code}-{Generation.objects.filter(retry_of=original).count()}",
-            retry_of=original,
-        )
-        ledger.hold(again)
-        tasks.enqueue_submit(again)
-    return again
+    return actions.start_job(
+        workspace=original.workspace,
+        user=request.user,
+        model_slug=original.model_slug,
+        kind=original.kind,
+        params=original.params,
+        estimate=original.spec.estimate(original.params),
+        token=f"retry-{original.code}-{Generation.objects.filter(retry_of=original).count()}",
+        retry_of=original,
+    )
+
+
+def _require_admin(request: HtmxHttpRequest) -> None:
+    membership = request.membership
+    if not membership or membership.role not in (Role.OWNER, Role.ADMIN):
+        raise Http404("No such page")
+
+
+@login_required
+@require_POST
+def approve(request: HtmxHttpRequest, code) -> HttpResponse:
+    _require_admin(request)
+    generation = get_generation(request, code)
+    if actions.approve(generation, request.user):
+        messages.success(request, "Approved: it is on its way.")
+    if request.htmx:
+        generation.refresh_from_db()
+        return _card(request, generation)
+    return redirect(request.POST.get("next") or "approvals")
+
+
+@login_required
+@require_POST
+def reject(request: HtmxHttpRequest, code) -> HttpResponse:
+    _require_admin(request)
+    generation = get_generation(request, code)
+    if generation.reject(request.user):
+        messages.info(request, "Rejected: its hold is released.")
+    if request.htmx:
+        generation.refresh_from_db()
+        return _card(request, generation)
+    return redirect(request.POST.get("next") or "approvals")
+
+
+@login_required
+@require_GET
+def approvals(request: HtmxHttpRequest) -> HttpResponse:
+    _require_admin(request)
+    waiting = (
+        Generation.objects.filter(workspace=request.membership.workspace)
+        .filter(state=State.AWAITING_APPROVAL)
+        .select_related("user")
+        .order_by("created_at")
+    )
+    return TemplateResponse(request, "generations/approvals.html", {"waiting": waiting})
 
 
 @login_required

@@ -88,6 +88,25 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def threshold(request: HttpRequest) -> HttpResponse:
+    membership = _admin_membership(request)
+    raw = request.POST.get("approval_threshold", "").strip()
+    if raw and (not raw.isdigit() or int(raw) < 1):
+        messages.error(request, "The approval threshold is a whole number of credits, 1 or more.")
+        return redirect("credits")
+    value = int(raw) if raw else None
+    Workspace.objects.filter(pk=membership.workspace_id).update(approval_threshold=value)
+    messages.success(
+        request,
+        f"Jobs above {value} credits now wait for approval."
+        if value
+        else "No job waits for approval any more.",
+    )
+    return redirect("credits")
+
+
+@login_required
+@require_POST
 def grant(request: HttpRequest) -> HttpResponse:
     membership = _admin_membership(request)
     form = GrantForm(request.POST)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from generations.models import Generation, State
+from studio.models import LedgerEntry, Membership, Role, Workspace
+from tests.conftest import make_user, sandbox_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def carol(alice):
+    workspace = alice.memberships.get().workspace
+    Workspace.objects.filter(pk=workspace.pk).update(approval_threshold=100)
+    carol = make_user("carol")
+    Membership.objects.create(
+        workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
+    )
+    return carol
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def ask_for_a_video(user, capture, token="v") -> Generation:
+    with capture(execute=True):
+        client_for(user).post(
+            "/create/kling-3/", {"token": token, "prompt": "a dog", "mode": "std", "duration": "3"}
+        )  # 120 credits: above the threshold of 100
+    return Generation.objects.get(token=token)
+
+
+def test_it_parks_an_expensive_job_with_its_hold_until_approved(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    generation = ask_for_a_video(carol, django_capture_on_commit_callbacks)
+    assert generation.state == State.AWAITING_APPROVAL
+    assert list(generation.ledger.values_list("kind", "amount")) == [("hold", Decimal(-120))]
+    assert sandbox_tasks(upstream) == 0
+    card = client_for(carol).get(f"/g/{generation.code}/card").content.decode()
+    assert "Waiting for an admin" in card
+    assert "Approve" not in card  # a member cannot approve
+    assert client_for(carol).post(f"/g/{generation.code}/approve").status_code == 404
+    page = client_for(alice).get("/approvals/").content.decode()
+    assert "a dog" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(alice).post(f"/g/{generation.code}/approve")
+    generation.refresh_from_db()
+    assert generation.state == State.SUCCEEDED
+    assert sandbox_tasks(upstream) == 1
+
+
+def test_it_releases_the_hold_of_a_rejected_job(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    generation = ask_for_a_video(carol, django_capture_on_commit_callbacks)
+    client_for(alice).post(f"/g/{generation.code}/reject")
+    generation.refresh_from_db()
+    assert generation.state == State.FAILED
+    assert generation.error_message == "Not approved by alice."
+    kinds = list(LedgerEntry.objects.filter(generation=generation).values_list("kind", flat=True))
+    assert kinds == ["hold", "release"]
+    assert sandbox_tasks(upstream) == 0
+
+
+def test_it_lets_admins_and_cheap_jobs_through(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    mine = ask_for_a_video(alice, django_capture_on_commit_callbacks, token="owner")
+    assert mine.state == State.SUCCEEDED
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(carol).post("/create/flux-2/", {"token": "cheap", "prompt": "a cat"})
+    assert Generation.objects.get(token="cheap").state == State.SUCCEEDED
+
+
+def test_it_sets_the_threshold_on_the_credits_page(alice) -> None:
+    client_for(alice).post("/credits/approval", {"approval_threshold": "250"})
+    assert Workspace.objects.get(memberships__user=alice).approval_threshold == 250
+    client_for(alice).post("/credits/approval", {"approval_threshold": "-3"})
+    assert Workspace.objects.get(memberships__user=alice).approval_threshold == 250
+    client_for(alice).post("/credits/approval", {"approval_threshold": ""})
+    assert Workspace.objects.get(memberships__user=alice).approval_threshold is None
