@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from studio.models import Budget, LedgerEntry, Membership, Role, Workspace
+from studio.models import Budget, LedgerEntry, Membership, Role, UsageDay, Workspace
 
 Kind = LedgerEntry.Kind
 ZERO = Decimal(0)
@@ -57,7 +57,27 @@ def fmt(value: Decimal) -> str:
 def _append(workspace_id: int, **fields) -> LedgerEntry:
     entry = LedgerEntry.objects.create(workspace_id=workspace_id, **fields)
     Workspace.objects.filter(pk=workspace_id).update(pool_balance=F("pool_balance") + entry.amount)
+    if entry.kind in JOB_KINDS:
+        _add_usage(entry)
     return entry
+
+
+def _add_usage(entry: LedgerEntry) -> None:
+    """Keeps the daily roll-up in step with the entry, in the same transaction."""
+    key = {
+        "workspace_id": entry.workspace_id,
+        "member_id": entry.member_id,
+        "model_slug": entry.model_slug,
+        "day": entry.created_at.astimezone(UTC).date(),
+    }
+    cost = -entry.amount
+    if UsageDay.objects.filter(**key).update(credits=F("credits") + cost):
+        return
+    try:
+        with transaction.atomic():
+            UsageDay.objects.create(**key, credits=cost)
+    except IntegrityError:  # created concurrently: add to it
+        UsageDay.objects.filter(**key).update(credits=F("credits") + cost)
 
 
 # -- periods and budgets -------------------------------------------------------------------------
@@ -327,6 +347,10 @@ def problems(workspace: Workspace | None = None) -> list[str]:
         total = ws.ledger.aggregate(total=Sum("amount"))["total"] or ZERO
         if total != ws.pool_balance:
             found.append(f"{ws}: balance {ws.pool_balance} but entries sum to {total}")
+        jobs = ws.ledger.filter(kind__in=JOB_KINDS).aggregate(t=Sum("amount"))["t"] or ZERO
+        rolled = UsageDay.objects.filter(workspace=ws).aggregate(t=Sum("credits"))["t"] or ZERO
+        if rolled != -jobs:
+            found.append(f"{ws}: daily usage sums to {rolled} but job entries to {-jobs}")
     generations = Generation.objects.all()
     if workspace:
         generations = generations.filter(workspace=workspace)

@@ -174,3 +174,28 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.limit} per {self.period}"
+
+
+class UsageDay(models.Model):
+    """Credits a member's jobs took on one model on one day: the ledger's job entries, summed
+    as they are written (in the same transaction), so reports over millions of entries read a
+    few thousand rows and stay exact."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    model_slug = models.CharField(max_length=64, blank=True)
+    day = models.DateField()
+    credits = models.DecimalField(max_digits=16, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "member", "model_slug", "day"], name="one_usage_row_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.model_slug}: {self.credits}"

@@ -343,3 +343,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
+# No API key ever reaches a log line, whatever logged it.
+LOGGING["filters"] = {"redact_secrets": {"()": "studio.secrets.RedactSecrets"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact_secrets"]

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from generations import catalog
-from studio.models import LedgerEntry
+from studio.models import LedgerEntry, UsageDay
 
 GROUPS = {"member": "Member", "model": "Model", "kind": "Kind"}
-BUCKETS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+BUCKETS = ("day", "week", "month")
 JOB_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.SETTLE, LedgerEntry.Kind.RELEASE)
 MAX_SERIES = 8  # more groups than this are summed into "others" in the chart
 
@@ -80,32 +79,41 @@ def _kind_of(slug: str) -> str:
 
 
 def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> Report:
-    trunc = BUCKETS[filters.bucket]
-    key = "member__username" if filters.group == "member" else "model_slug"
-    rows = (
-        entries(workspace, filters, only_member_id=only_member_id)
-        .annotate(bucket=trunc("created_at", tzinfo=dt.UTC))
-        .values("bucket", key)
-        .annotate(total=Sum("amount"))
-        .order_by("bucket")
+    """Reads the daily roll-up (exactly the ledger's job entries, summed per day)."""
+    rows = UsageDay.objects.filter(
+        workspace=workspace, day__gte=filters.start, day__lte=filters.end
     )
+    if only_member_id is not None:
+        rows = rows.filter(member_id=only_member_id)
+    if filters.member:
+        rows = rows.filter(member__username=filters.member)
+    if filters.model:
+        rows = rows.filter(model_slug=filters.model)
+    key = "member__username" if filters.group == "member" else "model_slug"
     report = Report(filters)
     cells: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
-    for row in rows:
-        name = row[key] or "(deleted)"
+    for day, name, credits in rows.values_list("day", key).annotate(total=Sum("credits")):
+        name = name or "(deleted)"
         if filters.group == "kind":
             name = _kind_of(name)
-        day = row["bucket"].date() if isinstance(row["bucket"], dt.datetime) else row["bucket"]
-        cells[(day, name)] += -row["total"]
-    report.cells = dict(cells)
-    report.buckets = sorted({b for b, _ in cells})
+        cells[(_bucket(day, filters.bucket), name)] += credits
+    report.cells = {k: v for k, v in cells.items() if v}
+    report.buckets = sorted({b for b, _ in report.cells})
     by_group: dict[str, Decimal] = defaultdict(Decimal)
-    for (_, name), value in cells.items():
+    for (_, name), value in report.cells.items():
         by_group[name] += value
     report.by_group = dict(sorted(by_group.items(), key=lambda item: (-item[1], item[0])))
     report.groups = list(report.by_group)
     report.total = sum(by_group.values(), Decimal(0))
     return report
+
+
+def _bucket(day: dt.date, bucket: str) -> dt.date:
+    if bucket == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,22 @@ A mix of 200 jobs runs three times against the in-process sandbox, one run after
   set, so the sandbox POSTs each job's callback when it ends. Only the models whose catalog entry
   says `callback=True` take part.
 
+The jobs arrive evenly over 60 s (about 3 a second). The sandbox makes one real file of each
+kind and hands out copies after that (see `_canned_media`), so that its media workers on a
+2-core machine never hold a task past its finish_at; the studio still downloads, sniffs and
+previews every result.
+
 Calls per job = creates + look-ups (`submit_attempts` + `Generation.checks` for the studio).
 Detection delay = when the job was seen done (naive) or marked done after keeping its results
 (studio: `finished_at`) minus when the upstream really had it done: the sandbox's `finish_at`,
-or later when its media workers made the files after that (then the task ends only then).
+or later if the sandbox made the files after that (the task ends only then).
 A job's duration runs from the sandbox's `created_at` to that done time. The target of a job's
-delay is max(2 s, 10 % of its duration); the 2 s is absolute, whatever the sandbox's speed.
+delay is max(2 s, 10 % of its duration); the 2 s is absolute, whatever the sandbox's speed, so
+a compressed run is harder on the calls target than real time (a 5 s image run at speed 0.2
+ends before the naive poller's first look).
 
-BENCH_GENERATE_SPEED (default 0.25) sets the sandbox's speed factor, which the studio's pacing
-follows; 1.0 runs the catalog's real durations (about 15 minutes).
+BENCH_GENERATE_SPEED (default 0.2: about 4 minutes) sets the sandbox's speed factor, which the
+studio's pacing follows; 1.0 runs the catalog's real durations (about 10 minutes).
 """
 
 from __future__ import annotations
@@ -563,7 +570,7 @@ def report(jobs: list[Job], runs: list[Run], truth: Truth) -> None:
         f"generate  {len(jobs)} jobs ("
         + ", ".join(f"{kinds[k]} {k}" for k in KIND_ORDER)
         + f"), arriving over {ARRIVAL_SECONDS:g} s; sandbox speed {SPEED:g} (catalog durations "
-        f"x{SPEED:g}), rate limits raised; STUDIO_POLL_FLOOR {FLOOR:g} s"
+        f"x{SPEED:g}, files canned), rate limits raised; STUDIO_POLL_FLOOR {FLOOR:g} s"
     )
     print(
         "          mix: " + ", ".join(f"{slug} {count}" for slug, count in MIX) + "; "
