@@ -39,6 +39,7 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.usage
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -11,8 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import quote_plus
 
 from django.db.models import Sum
+from django.utils.html import escape
 
 from generations import catalog
 from studio.models import LedgerEntry, UsageDay
@@ -20,6 +22,7 @@ from studio.models import LedgerEntry, UsageDay
 GROUPS = {"member": "Member", "model": "Model", "kind": "Kind"}
 BUCKETS = ("day", "week", "month")
 JOB_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.SETTLE, LedgerEntry.Kind.RELEASE)
+ZERO = Decimal(0)
 MAX_SERIES = 8  # more groups than this are summed into "others" in the chart
 
 
@@ -108,6 +111,14 @@ def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> 
     return report
 
 
+def total(workspace, filters: Filters) -> Decimal:
+    """Everyone's credits in the range (what a member sees beside their own)."""
+    rows = UsageDay.objects.filter(
+        workspace=workspace, day__gte=filters.start, day__lte=filters.end
+    )
+    return rows.aggregate(total=Sum("credits"))["total"] or Decimal(0)
+
+
 def _bucket(day: dt.date, bucket: str) -> dt.date:
     if bucket == "week":
         return day - dt.timedelta(days=day.weekday())
@@ -127,6 +138,28 @@ class Bar:
     value: Decimal
     bucket: dt.date
     group: str
+    query: str  # the jobs behind this piece of the bar
+
+
+def _bar_markup(bars: list[Bar]) -> str:
+    """The bars as SVG, built here rather than in a template loop: a year of days by eight
+    groups is thousands of elements, which the template engine renders ten times slower."""
+    pieces = [
+        f'<a href="{{jobs}}&amp;{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
+        f'width="{bar.width}" height="{bar.height}" fill="{bar.color}">'
+        f"<title>{escape(bar.label)}</title></rect></a>"
+        for bar in bars
+    ]
+    return "".join(pieces)
+
+
+def bucket_end(start: dt.date, bucket: str) -> dt.date:
+    if bucket == "week":
+        return start + dt.timedelta(days=6)
+    if bucket == "month":
+        following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return following - dt.timedelta(days=1)
+    return start
 
 
 PALETTE = ("#4338ca", "#0e9f6e", "#d97706", "#dc2626", "#0891b2", "#7c3aed", "#65a30d",
@@ -149,27 +182,30 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
     n = max(1, len(report.buckets))
     slot = plot_w / n
     bar_w = max(2.0, slot * 0.7)
+    others_by_bucket: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for (bucket, group), value in report.cells.items():
+        if group in others:
+            others_by_bucket[bucket] += value
+    quoted = {group: quote_plus(group) for group in series}
     bars: list[Bar] = []
     for i, bucket in enumerate(report.buckets):
         y = float(plot_h) + 8
-        stacks: list[tuple[str, Decimal]] = [
-            (g, report.cells.get((bucket, g), Decimal(0))) for g in series
-        ]
+        x = round(left + i * slot + (slot - bar_w) / 2, 1)
+        dates = f"start={bucket}&end={bucket_end(bucket, report.filters.bucket)}&bucket=day"
+        stacks = [(g, report.cells.get((bucket, g), ZERO)) for g in series]
         if others:
-            stacks.append(
-                (
-                    "others",
-                    sum((report.cells.get((bucket, g), Decimal(0)) for g in others), Decimal(0)),
-                )
-            )
+            stacks.append(("others", others_by_bucket[bucket]))
         for group, value in stacks:
             if value <= 0:
                 continue
             h = float(value / peak) * plot_h
             y -= h
-            bars.append(Bar(left + i * slot + (slot - bar_w) / 2, y, bar_w, h, colors[group],
-                            f"{bucket:%Y-%m-%d} · {group}: {value.normalize():f} credits", value,
-                            bucket, group))  # fmt: skip
+            query = f"{dates}&value={quoted[group]}" if group in quoted else dates
+            label = f"{bucket} · {group}: {value.normalize():f} credits"
+            bars.append(
+                Bar(x, round(y, 1), round(bar_w, 1), round(h, 1), colors[group], label, value,
+                    bucket, group, query)
+            )  # fmt: skip
     ticks = [
         (8 + plot_h - plot_h * f, (peak * Decimal(str(f))).quantize(Decimal(1)))
         for f in (0, 0.5, 1)
@@ -180,5 +216,14 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         for i, b in enumerate(report.buckets)
         if i % labels_every == 0
     ]
-    return {"width": width, "height": height, "bars": bars, "ticks": ticks, "left": left,
-            "labels": labels, "baseline": 8 + plot_h, "legend": list(colors.items())}  # fmt: skip
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "bar_markup": _bar_markup(bars),
+        "ticks": ticks,
+        "left": left,
+        "labels": labels,
+        "baseline": 8 + plot_h,
+        "legend": list(colors.items()),
+    }

@@ -9,7 +9,10 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from generations import catalog
@@ -99,9 +102,11 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         context["chart"] = usage.chart(report)
         context["query"] = request.GET.urlencode()
         filters = report.filters
-        context["workspace_total"] = usage.build(
-            membership.workspace, usage.Filters(filters.start, filters.end, bucket=filters.bucket)
-        ).total
+        context["workspace_total"] = usage.total(membership.workspace, filters)
+        jobs_url = escape(f"{reverse('usage-jobs')}?{request.GET.urlencode()}")
+        context["bar_markup"] = mark_safe(
+            context["chart"]["bar_markup"].replace("{jobs}", jobs_url)
+        )
         room = ledger.allowance(membership.workspace, request.user.pk)
         context["allowance"] = room
         if room.resets_at:
