@@ -196,6 +196,17 @@ class Generation(models.Model):
         running = ((now or timezone.now()) - self.accepted_at).total_seconds()
         return max(3, min(95, round(100 * running / expected)))
 
+    def queue_position(self) -> int:
+        """Jobs of this workspace (one upstream key, one rate limit) waiting to be sent before
+        this one: how far back the rate limit holds it."""
+        if self.state not in (State.QUEUED, State.SUBMITTING):
+            return 0
+        return Generation.objects.filter(
+            workspace_id=self.workspace_id,
+            state__in=[State.QUEUED, State.SUBMITTING],
+            created_at__lt=self.created_at,
+        ).count()
+
     def expected_seconds(self) -> float:
         from generations import pacing
 

@@ -430,3 +430,23 @@ def test_it_sweeps_stuck_jobs_to_an_honest_end(alice) -> None:
     sending.refresh_from_db()
     assert sending.state == State.FAILED
     assert "never confirmed" in sending.error_message
+
+
+def test_it_shows_the_position_in_the_studio_queue(alice, alice_client) -> None:
+    workspace = alice.memberships.get().workspace
+    jobs = [
+        Generation.objects.create(
+            workspace=workspace,
+            user=alice,
+            model_slug="flux-2",
+            kind="image",
+            params={"prompt": f"job {i}"},
+            estimate=5,
+            token=f"q{i}",
+            created_at=timezone.now() + timedelta(seconds=i),
+        )  # fmt: skip
+        for i in range(3)
+    ]
+    assert [job.queue_position() for job in jobs] == [0, 1, 2]
+    card = alice_client.get(f"/g/{jobs[2].code}/card").content.decode()
+    assert "2 jobs ahead in the studio&#x27;s queue" in card
