@@ -444,9 +444,9 @@ def test_it_shows_the_position_in_the_studio_queue(alice, alice_client) -> None:
             estimate=5,
             token=f"q{i}",
             created_at=timezone.now() + timedelta(seconds=i),
-        )  # fmt: skip
+        )
         for i in range(3)
     ]
     assert [job.queue_position() for job in jobs] == [0, 1, 2]
     card = alice_client.get(f"/g/{jobs[2].code}/card").content.decode()
-    assert "2 jobs ahead in the studio&#x27;s queue" in card
+    assert "2 jobs ahead in the studio" in card
