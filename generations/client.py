@@ -594,25 +594,31 @@ def _send(
 
 
 def result_hosts() -> list[str]:
-    """Where result files may come from: the API's host, plus any configured CDN hosts."""
+    """Where result files may come from: the API's host and the sandbox's, plus any configured
+    CDN hosts."""
     from django.conf import settings
 
-    host = (httpx.URL(settings.APIINONE_BASE_URL).host or "").lower()
-    return [host, *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
+    hosts = {httpx.URL(url).host for url in (settings.APIINONE_BASE_URL, settings.SANDBOX_URL)}
+    return [*(h.lower() for h in hosts if h), *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
 
 
-def studio_account(member: str | None = None) -> Account:
-    """The account the studio calls with: the configured key, or the sandbox's when none is set.
+def uses_sandbox(workspace=None) -> bool:
+    from django.conf import settings
 
-    (Per-workspace keys arrive with the Teams issue.) Every call is paced by the shared limiter.
-    """
+    return not ((workspace.api_key if workspace is not None else "") or settings.APIINONE_API_KEY)
+
+
+def studio_account(member: str | None = None, workspace=None) -> Account:
+    """The account a workspace calls with: its own key, else the studio's APIINONE_API_KEY, else
+    the sandbox (and its key). Every call is paced by the shared limiter, per key."""
     from django.conf import settings
 
     from generations import ratelimit
 
+    key = (workspace.api_key if workspace is not None else "") or settings.APIINONE_API_KEY
     return Account(
-        base_url=settings.APIINONE_BASE_URL,
-        api_key=settings.APIINONE_API_KEY or settings.SANDBOX_API_KEY,
+        base_url=settings.APIINONE_BASE_URL if key else settings.SANDBOX_URL,
+        api_key=key or settings.SANDBOX_API_KEY,
         member=member,
         limiter=ratelimit.acquire,
     )

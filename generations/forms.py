@@ -79,6 +79,10 @@ def _choice_label(value: str) -> str:
 
 class GenerationForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    private = forms.BooleanField(
+        required=False,
+        label="Private: only me and the workspace's admins see it",
+    )
 
     def __init__(self, spec: catalog.ModelSpec, workspace, *args, rows=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

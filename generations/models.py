@@ -86,12 +86,15 @@ class GenerationQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> GenerationQuerySet:
         return self.filter(workspace=workspace)
 
-    def visible_to(self, user, workspace) -> GenerationQuerySet:
-        """What a member of `workspace` may see: everything there that is not someone else's
-        private job."""
-        return self.filter(workspace=workspace).filter(
-            models.Q(private=False) | models.Q(user=user)
-        )
+    def visible_to(self, user, membership) -> GenerationQuerySet:
+        """What a member may see in their workspace: everything there but other people's private
+        jobs (admins see those too). No membership: nothing."""
+        if not membership:
+            return self.none()
+        jobs = self.filter(workspace_id=membership.workspace_id)
+        if membership.can_manage:
+            return jobs
+        return jobs.filter(models.Q(private=False) | models.Q(user=user))
 
     def active(self) -> GenerationQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
@@ -210,7 +213,7 @@ class Generation(models.Model):
     def expected_seconds(self) -> float:
         from generations import pacing
 
-        return pacing.expected_seconds(self.spec)
+        return pacing.expected_seconds(self.spec, self.workspace)
 
     # -- state changes: conditional updates, so that a task run twice changes nothing twice --
 

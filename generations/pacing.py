@@ -15,23 +15,26 @@ GROWTH = 0.10  # the next look comes after 10 % of the time run so far
 MAX_GAP = 60.0
 
 
-def speed() -> float:
-    return float(settings.SANDBOX["speed"]) if settings.USES_SANDBOX else 1.0
+def speed(workspace=None) -> float:
+    from generations.client import uses_sandbox
+
+    return float(settings.SANDBOX["speed"]) if uses_sandbox(workspace) else 1.0
 
 
-def typical_seconds(spec) -> tuple[float, float]:
+def typical_seconds(spec, workspace=None) -> tuple[float, float]:
     low, high = spec.typical_seconds
-    return low * speed(), high * speed()
+    factor = speed(workspace)
+    return low * factor, high * factor
 
 
-def expected_seconds(spec) -> float:
-    low, high = typical_seconds(spec)
+def expected_seconds(spec, workspace=None) -> float:
+    low, high = typical_seconds(spec, workspace)
     return (low + high) / 2
 
 
-def first_look(spec) -> float:
+def first_look(spec, workspace=None) -> float:
     """Seconds after the upstream accepted the job: when it may first be done."""
-    return max(0.05, typical_seconds(spec)[0])
+    return max(0.05, typical_seconds(spec, workspace)[0])
 
 
 def next_look(running_for: float) -> float:
@@ -39,6 +42,6 @@ def next_look(running_for: float) -> float:
     return min(MAX_GAP, max(settings.STUDIO_POLL_FLOOR, GROWTH * running_for))
 
 
-def deadline(spec) -> float:
+def deadline(spec, workspace=None) -> float:
     """Seconds after which a job still running is given up on (and ended honestly)."""
-    return max(600.0, 6 * typical_seconds(spec)[1])
+    return max(600.0, 6 * typical_seconds(spec, workspace)[1])

@@ -70,7 +70,7 @@ def describe(error: UpstreamError) -> str:
 
 
 def _account(generation: Generation) -> client.Account:
-    return client.studio_account(member=str(generation.user_id or ""))
+    return client.studio_account(str(generation.user_id or ""), generation.workspace)
 
 
 # -- submit -------------------------------------------------------------------------------------
@@ -108,7 +108,8 @@ def submit(generation_id: int) -> None:
         upstream_task_id=task.task_id,
         status_word=task.status_word,
         accepted_at=accepted,
-        next_check_at=accepted + timedelta(seconds=pacing.first_look(generation.spec)),
+        next_check_at=accepted
+        + timedelta(seconds=pacing.first_look(generation.spec, generation.workspace)),
         waiting_note="",
     )
     if not moved:
@@ -357,7 +358,7 @@ def sweep() -> None:
             waiting_note="The studio lost track of this job while sending it; it won't resend it.",
         )
     for generation in Generation.objects.filter(state=State.RUNNING):
-        limit = timedelta(seconds=pacing.deadline(generation.spec))
+        limit = timedelta(seconds=pacing.deadline(generation.spec, generation.workspace))
         if now - (generation.accepted_at or generation.created_at) < limit:
             continue
         minutes = round(limit.total_seconds() / 60)
@@ -368,7 +369,7 @@ def sweep() -> None:
             from_states=[State.RUNNING],
         )
     for generation in Generation.objects.filter(state=State.UNKNOWN, next_check_at__lt=now):
-        minutes = round(pacing.deadline(generation.spec) / 60)
+        minutes = round(pacing.deadline(generation.spec, generation.workspace) / 60)
         generation.fail(
             "unconfirmed",
             f"API in One never confirmed this job within {minutes} minutes.",
@@ -380,7 +381,9 @@ def sweep() -> None:
 
 def _give_up_at(generation: Generation):
     """An unconfirmed job waits this long for the service to confirm it (a callback)."""
-    return timezone.now() + timedelta(seconds=pacing.deadline(generation.spec))
+    return timezone.now() + timedelta(
+        seconds=pacing.deadline(generation.spec, generation.workspace)
+    )
 
 
 def reconcile(generation: Generation, task_id: str) -> bool:

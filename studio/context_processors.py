@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from generations.client import uses_sandbox
+
 
 def studio(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
@@ -14,6 +16,6 @@ def studio(request: HttpRequest) -> dict:
     return {
         "budget_alert": budget_alert,
         "STUDIO_VERSION": settings.VERSION,
-        "USES_SANDBOX": settings.USES_SANDBOX,
+        "USES_SANDBOX": uses_sandbox(membership.workspace if membership else None),
         "current_membership": membership if membership else None,
     }

@@ -48,6 +48,16 @@ def as_credits(value) -> Decimal | None:
     return result if result.is_finite() and result >= 0 else None
 
 
+CENT = Decimal("0.0001")  # credits are kept to four decimal places
+
+
+def exact(value) -> Decimal:
+    """A sum read back from the database, to the ledger's four places. PostgreSQL sums NUMERIC
+    exactly; SQLite keeps decimals as REAL and its SUM drifts in the last float digits, which
+    rounding to the stored precision removes."""
+    return Decimal(value or 0).quantize(CENT)
+
+
 def fmt(value: Decimal) -> str:
     """Credits without trailing zeros: 7, 2.5."""
     text = f"{Decimal(value):f}"
@@ -105,7 +115,7 @@ def spent(workspace_id: int, member_id: int | None, since: datetime | None = Non
         entries = entries.filter(member_id=member_id)
     if since is not None:
         entries = entries.filter(created_at__gte=since)
-    return -(entries.aggregate(total=Sum("amount"))["total"] or ZERO)
+    return -exact(entries.aggregate(total=Sum("amount"))["total"])
 
 
 @dataclass(frozen=True)
@@ -270,8 +280,7 @@ def release(generation, reason: str = "") -> LedgerEntry | None:
 
 
 def job_cost(generation) -> Decimal:
-    total = generation.ledger.aggregate(total=Sum("amount"))["total"] or ZERO
-    return -total
+    return -exact(generation.ledger.aggregate(total=Sum("amount"))["total"])
 
 
 # -- chat messages ------------------------------------------------------------------------------
@@ -344,11 +353,11 @@ def problems(workspace: Workspace | None = None) -> list[str]:
     workspaces = [workspace] if workspace else Workspace.objects.all()
     for ws in workspaces:
         ws.refresh_from_db(fields=["pool_balance"])
-        total = ws.ledger.aggregate(total=Sum("amount"))["total"] or ZERO
-        if total != ws.pool_balance:
+        total = exact(ws.ledger.aggregate(total=Sum("amount"))["total"])
+        if total != exact(ws.pool_balance):
             found.append(f"{ws}: balance {ws.pool_balance} but entries sum to {total}")
-        jobs = ws.ledger.filter(kind__in=JOB_KINDS).aggregate(t=Sum("amount"))["t"] or ZERO
-        rolled = UsageDay.objects.filter(workspace=ws).aggregate(t=Sum("credits"))["t"] or ZERO
+        jobs = exact(ws.ledger.filter(kind__in=JOB_KINDS).aggregate(t=Sum("amount"))["t"])
+        rolled = exact(UsageDay.objects.filter(workspace=ws).aggregate(t=Sum("credits"))["t"])
         if rolled != -jobs:
             found.append(f"{ws}: daily usage sums to {rolled} but job entries to {-jobs}")
     generations = Generation.objects.all()

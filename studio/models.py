@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+
+from studio.secrets import EncryptedTextField
 
 
 class Role(models.TextChoices):
@@ -14,6 +18,10 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
     VIEWER = "viewer", "Viewer"
+
+
+MANAGERS = (Role.OWNER, Role.ADMIN)  # manage members, budgets and the key
+SPENDERS = (Role.OWNER, Role.ADMIN, Role.MEMBER)  # may run jobs and spend credits
 
 
 class WorkspaceQuerySet(models.QuerySet):
@@ -37,6 +45,10 @@ class Workspace(models.Model):
     pool_balance = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     # Jobs estimated above this many credits wait for an admin's approval (none: never).
     approval_threshold = models.PositiveIntegerField(null=True, blank=True)
+    # The team's own API in One key, encrypted at rest; never shown, never logged. Only its
+    # last four characters are kept in the clear, to tell keys apart.
+    api_key = EncryptedTextField(blank=True, default="")
+    api_key_last4 = models.CharField(max_length=8, blank=True)
 
     objects = WorkspaceQuerySet.as_manager()
 
@@ -72,6 +84,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def can_spend(self) -> bool:
+        return self.role in SPENDERS
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGERS
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
 
     @classmethod
     def current_for(cls, user) -> Membership | None:
@@ -199,3 +223,73 @@ class UsageDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.model_slug}: {self.credits}"
+
+
+def _invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _in_a_week():
+    return timezone.now() + timedelta(days=7)
+
+
+class Invitation(models.Model):
+    """A one-use link that makes whoever opens it (signed in) a member with a role."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    email = models.EmailField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=_in_a_week)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.workspace} as {self.role}"
+
+    def problem(self, now=None) -> str | None:
+        """Why this link cannot be used, in a sentence; None when it can."""
+        now = now or timezone.now()
+        if self.revoked_at:
+            return "This invitation was withdrawn by an admin of the workspace."
+        if self.used_at:
+            return "This invitation has already been used; each link works once."
+        if self.expires_at <= now:
+            return f"This invitation expired on {self.expires_at:%Y-%m-%d}; ask for a new one."
+        if self.workspace.deleted_at:
+            return "The workspace this invitation was for no longer exists."
+        return None
+
+
+class AuditEvent(models.Model):
+    """Who changed what in a workspace, for its admins. Never holds a key's value."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.detail}"
+
+    @classmethod
+    def record(cls, workspace, actor, action: str, detail: str = "") -> AuditEvent:
+        return cls.objects.create(
+            workspace=workspace, actor=actor, action=action, detail=detail[:300]
+        )

@@ -150,10 +150,9 @@ STUDIO_PUBLIC_URL = env_url("STUDIO_PUBLIC_URL")
 APIINONE_API_KEY = env_str("APIINONE_API_KEY")
 SANDBOX_PORT = env_int("SANDBOX_PORT", 8001, minimum=1)
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}/api/v1"
-APIINONE_BASE_URL = env_url("APIINONE_BASE_URL") or (
-    "https://apiin.one/api/v1" if APIINONE_API_KEY else SANDBOX_URL
-)
-USES_SANDBOX = not APIINONE_API_KEY
+# Where calls with a key go; a workspace without a key (and no APIINONE_API_KEY) uses the sandbox.
+APIINONE_BASE_URL = env_url("APIINONE_BASE_URL") or "https://apiin.one/api/v1"
+USES_SANDBOX = not APIINONE_API_KEY  # for the whole studio; a workspace's own key overrides it
 # The sandbox emulator (generations/sandbox/): the key the studio uses with it, and its knobs.
 SANDBOX_API_KEY = "aio_sandbox_studio_key"
 SANDBOX = {

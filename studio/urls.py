@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.views import accounts, credits, health, usage
+from studio.views import accounts, credits, health, usage, workspaces
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -34,6 +34,26 @@ urlpatterns = [
     path("credits/approval", credits.threshold, name="credits-threshold"),
     path("credits/adjust", credits.adjust, name="credits-adjust"),
     path("credits/budget/<int:membership_id>", credits.budget, name="credits-budget"),
+    path("workspaces/", workspaces.workspaces, name="workspaces"),
+    path("workspaces/new", workspaces.create_workspace, name="workspace-new"),
+    path("workspaces/<uuid:code>/switch", workspaces.switch, name="workspace-switch"),
+    path("workspace/", workspaces.workspace, name="workspace"),
+    path("workspace/rename", workspaces.rename, name="workspace-rename"),
+    path("workspace/leave", workspaces.leave, name="workspace-leave"),
+    path("workspace/delete", workspaces.delete, name="workspace-delete"),
+    path("workspace/key", workspaces.key, name="workspace-key"),
+    path("workspace/audit", workspaces.audit, name="workspace-audit"),
+    path("workspace/invitations", workspaces.invite, name="workspace-invite"),
+    path(
+        "workspace/invitations/<int:invitation_id>/revoke",
+        workspaces.revoke,
+        name="workspace-invite-revoke",
+    ),
+    path("workspace/members/<int:member_id>/role", workspaces.member_role, name="member-role"),
+    path(
+        "workspace/members/<int:member_id>/remove", workspaces.member_remove, name="member-remove"
+    ),
+    path("invite/<str:token>", workspaces.accept, name="invitation"),
     path("admin/", admin.site.urls),
     path("", include("generations.urls")),
 ]

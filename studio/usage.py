@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.utils.html import escape
 
 from generations import catalog
+from studio.ledger import exact
 from studio.models import LedgerEntry, UsageDay
 
 GROUPS = {"member": "Member", "model": "Model", "kind": "Kind"}
@@ -99,7 +100,7 @@ def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> 
         name = name or "(deleted)"
         if filters.group == "kind":
             name = _kind_of(name)
-        cells[(_bucket(day, filters.bucket), name)] += credits
+        cells[(_bucket(day, filters.bucket), name)] += exact(credits)
     report.cells = {k: v for k, v in cells.items() if v}
     report.buckets = sorted({b for b, _ in report.cells})
     by_group: dict[str, Decimal] = defaultdict(Decimal)
@@ -116,7 +117,7 @@ def total(workspace, filters: Filters) -> Decimal:
     rows = UsageDay.objects.filter(
         workspace=workspace, day__gte=filters.start, day__lte=filters.end
     )
-    return rows.aggregate(total=Sum("credits"))["total"] or Decimal(0)
+    return exact(rows.aggregate(total=Sum("credits"))["total"])
 
 
 def _bucket(day: dt.date, bucket: str) -> dt.date:

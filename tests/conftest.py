@@ -68,6 +68,7 @@ def account(sandbox) -> client.Account:
 def upstream(sandbox, settings) -> SandboxServer:
     """The studio pointed at the test sandbox, paced for its speed, limits raised for tests."""
     settings.APIINONE_BASE_URL = sandbox.url
+    settings.SANDBOX_URL = sandbox.url
     settings.USES_SANDBOX = True
     settings.SANDBOX = {**settings.SANDBOX, "speed": sandbox.config.speed}
     settings.APIINONE_RATE_LIMIT = 10_000

@@ -20,11 +20,17 @@ def current_workspace(request: HttpRequest):
     return membership.workspace
 
 
+def require_spender(request: HttpRequest) -> None:
+    """Viewers browse; only owners, admins and members run jobs and spend credits."""
+    membership = request.membership
+    if not membership or not membership.can_spend:
+        raise Http404("Viewers cannot create")
+
+
 def get_generation(request: HttpRequest, code) -> Generation:
     """A generation the user may see, or 404: other workspaces' jobs do not exist here."""
-    workspace = current_workspace(request)
     generation = (
-        Generation.objects.visible_to(request.user, workspace)
+        Generation.objects.visible_to(request.user, request.membership)
         .filter(code=code)
         .select_related("user", "workspace")
         .first()

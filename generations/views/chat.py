@@ -28,7 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from generations import catalog, client
 from generations.models import Conversation, Message
-from generations.views import HtmxHttpRequest, current_workspace
+from generations.views import HtmxHttpRequest, current_workspace, require_spender
 from studio import ledger
 
 GEMINI = catalog.get("gemini")
@@ -231,7 +231,8 @@ def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None
         return
     try:
         answer = client.chat(
-            client.studio_account(member=str(request.user.pk)), _request_body(reply, options)
+            client.studio_account(str(request.user.pk), current_workspace(request)),
+            _request_body(reply, options),
         )
     except client.UpstreamError as error:
         _settle(reply, error=_failure_sentence(error))
@@ -277,6 +278,7 @@ def conversation(request: HtmxHttpRequest, code) -> HttpResponse:
 @require_POST
 def new(request: HtmxHttpRequest) -> HttpResponse:
     """Starts a conversation with its first message."""
+    require_spender(request)
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _page(request, None, form)
@@ -295,6 +297,7 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def send(request: HtmxHttpRequest, code) -> HttpResponse:
+    require_spender(request)
     chat = _get_conversation(request, code)
     form = MessageForm(request.POST)
     if not form.is_valid():
@@ -320,6 +323,7 @@ def send(request: HtmxHttpRequest, code) -> HttpResponse:
 def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     """Server-sent events: `thought` and `token` pieces as they arrive, then `done` (or `failed`)
     carrying the finished bubble."""
+    require_spender(request)
     chat = _get_conversation(request, code)
     reply = chat.messages.filter(pk=message_id, role=Message.Role.ASSISTANT).first()
     if reply is None:
@@ -336,7 +340,9 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
             iter([_event("failed", {"html": bubble})]), content_type="text/event-stream"
         )
     body = _request_body(reply, _options(request.GET))
-    chunks = client.chat_stream(client.studio_account(member=str(request.user.pk)), body)
+    chunks = client.chat_stream(
+        client.studio_account(str(request.user.pk), current_workspace(request)), body
+    )
     response = StreamingHttpResponse(_relay(chat, reply, chunks), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generations import actions, catalog
 from generations.forms import GenerationForm
 from generations.models import Generation
-from generations.views import HtmxHttpRequest, current_workspace
+from generations.views import HtmxHttpRequest, current_workspace, require_spender
 from studio import ledger
 
 
@@ -36,12 +36,11 @@ def _kinds() -> list[tuple[str, str, list[catalog.ModelSpec]]]:
 
 
 def _my_jobs(request: HtmxHttpRequest) -> list[Generation]:
-    workspace = current_workspace(request)
-    return list(
-        Generation.objects.visible_to(request.user, workspace)
-        .filter(user=request.user)
-        .order_by("-created_at")[:12]
-    )
+    """A member's own recent jobs; a viewer (who runs none) sees the workspace's."""
+    jobs = Generation.objects.visible_to(request.user, request.membership)
+    if request.membership.can_spend:
+        jobs = jobs.filter(user=request.user)
+    return list(jobs.order_by("-created_at")[:12])
 
 
 def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, status=200):
@@ -65,7 +64,8 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
 @require_GET
 def create(request: HtmxHttpRequest) -> HttpResponse:
     slug = request.GET.get("model")
-    if not slug:
+    current_workspace(request)
+    if not slug or not request.membership.can_spend:
         return _page(request, None)
     spec = _spec(slug)
     return _page(request, spec, GenerationForm(spec, current_workspace(request)))
@@ -74,6 +74,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    require_spender(request)
     spec = _spec(slug)
     workspace = current_workspace(request)
     form = GenerationForm(spec, workspace, request.POST, request.FILES)
@@ -94,6 +95,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     params=params,
                     estimate=spec.estimate(params),
                     token=token,
+                    private=form.cleaned_data.get("private", False),
                 )
         except ledger.BudgetExceeded as e:  # nothing was created, nothing is sent
             form.add_error(None, str(e))
@@ -118,6 +120,7 @@ def _initial_from(form: GenerationForm) -> dict:
 @login_required
 @require_POST
 def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    require_spender(request)
     spec = _spec(slug)
     form = GenerationForm(spec, current_workspace(request), request.POST)
     credits = spec.estimate(form.raw_params())
@@ -130,6 +133,7 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def rows(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Adds or removes a row (a dialogue line, a video shot) and shows the form again."""
+    require_spender(request)
     spec = _spec(slug)
     action = request.POST.get("rows", "")
     name, _, sign = action.partition(":")

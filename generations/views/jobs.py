@@ -12,9 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import actions
 from generations.models import Generation, State
-from generations.views import HtmxHttpRequest, get_generation
+from generations.views import HtmxHttpRequest, get_generation, require_spender
 from studio import ledger
-from studio.models import Role
 
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
@@ -40,6 +39,8 @@ def card(request: HtmxHttpRequest, code) -> HttpResponse:
 @require_POST
 def cancel(request: HtmxHttpRequest, code) -> HttpResponse:
     generation = get_generation(request, code)
+    if generation.user_id != request.user.pk and not request.membership.can_manage:
+        raise Http404("Only its author or an admin cancels a job")
     if generation.cancel():
         messages.info(request, "Canceled. If the service still finishes it, the result is dropped.")
     if request.htmx:
@@ -51,6 +52,7 @@ def cancel(request: HtmxHttpRequest, code) -> HttpResponse:
 @require_POST
 def retry(request: HtmxHttpRequest, code) -> HttpResponse:
     """A failed (or canceled) job, sent again as a new generation with the same parameters."""
+    require_spender(request)
     original = get_generation(request, code)
     if original.state not in (State.FAILED, State.CANCELED):
         raise Http404("Only failed or canceled jobs are retried")
@@ -78,8 +80,7 @@ def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
 
 
 def _require_admin(request: HtmxHttpRequest) -> None:
-    membership = request.membership
-    if not membership or membership.role not in (Role.OWNER, Role.ADMIN):
+    if not request.membership or not request.membership.can_manage:
         raise Http404("No such page")
 
 

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from studio import ledger
-from studio.models import Budget, LedgerEntry, Membership, Role, Workspace
+from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Workspace
 
 
 class GrantForm(forms.Form):
@@ -45,7 +45,7 @@ class BudgetForm(forms.ModelForm):
 def _admin_membership(request: HttpRequest) -> Membership:
     """Only owners and admins manage credits; for anyone else the page does not exist."""
     membership = request.membership
-    if not membership or membership.role not in (Role.OWNER, Role.ADMIN):
+    if not membership or not membership.can_manage:
         raise Http404("No such page")
     return membership
 
@@ -82,6 +82,7 @@ def pool(request: HttpRequest) -> HttpResponse:
     membership = _admin_membership(request)
     enabled = request.POST.get("pool_enabled") == "on"
     Workspace.objects.filter(pk=membership.workspace_id).update(pool_enabled=enabled)
+    AuditEvent.record(membership.workspace, request.user, "pool", "on" if enabled else "off")
     messages.success(request, "The credit pool is on." if enabled else "The credit pool is off.")
     return redirect("credits")
 
@@ -96,6 +97,9 @@ def threshold(request: HttpRequest) -> HttpResponse:
         return redirect("credits")
     value = int(raw) if raw else None
     Workspace.objects.filter(pk=membership.workspace_id).update(approval_threshold=value)
+    AuditEvent.record(
+        membership.workspace, request.user, "approval threshold", str(value or "none")
+    )
     messages.success(
         request,
         f"Jobs above {value} credits now wait for approval."
@@ -114,6 +118,10 @@ def grant(request: HttpRequest) -> HttpResponse:
         return _page(request, membership, grant_form=form)
     data = form.cleaned_data
     ledger.grant(membership.workspace, data["amount"], by=request.user, reason=data["reason"])
+    AuditEvent.record(
+        membership.workspace, request.user, "credits granted",
+        f"{ledger.fmt(data['amount'])}: {data['reason']}",
+    )  # fmt: skip
     messages.success(request, f"Added {ledger.fmt(data['amount'])} credits to the pool.")
     return redirect("credits")
 
@@ -127,6 +135,10 @@ def adjust(request: HttpRequest) -> HttpResponse:
         return _page(request, membership, adjust_form=form)
     data = form.cleaned_data
     ledger.adjust(membership.workspace, data["amount"], by=request.user, reason=data["reason"])
+    AuditEvent.record(
+        membership.workspace, request.user, "ledger adjusted",
+        f"{ledger.fmt(data['amount'])}: {data['reason']}",
+    )  # fmt: skip
     messages.success(request, f"Adjusted the ledger by {ledger.fmt(data['amount'])} credits.")
     return redirect("credits")
 
@@ -139,7 +151,11 @@ def budget(request: HttpRequest, membership_id: int) -> HttpResponse:
     instance = Budget.objects.filter(membership=member).first() or Budget(membership=member)
     form = BudgetForm(request.POST, instance=instance, prefix=f"m{member.pk}")
     if form.is_valid():
-        form.save()
+        saved = form.save()
+        AuditEvent.record(
+            admin.workspace, request.user, "budget changed",
+            f"{member.user.username}: {ledger.fmt(saved.limit)} per {saved.period}",
+        )  # fmt: skip
         messages.success(request, f"{member.user.username}'s budget is saved.")
     else:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))

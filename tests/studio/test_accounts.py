@@ -81,7 +81,7 @@ def test_it_shows_the_layout(alice_client: Client, settings) -> None:
 
 
 def test_it_hides_the_sandbox_badge_with_a_key(alice_client: Client, settings) -> None:
-    settings.USES_SANDBOX = False
+    settings.APIINONE_API_KEY = "aio_a_deployment_wide_key"
     html = alice_client.get("/").content.decode()
     assert ">Sandbox<" not in html
 
