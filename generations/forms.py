@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from generations import catalog, urlsafety
 from generations.filetypes import sniff
 from generations.inputs import FILE_KINDS, public_url_missing_message
-from generations.models import GenerationFile, Upload
+from generations.models import Generation, GenerationFile, Upload
 
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
 DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
@@ -84,10 +84,11 @@ class GenerationForm(forms.Form):
         label="Private: only me and the workspace's admins see it",
     )
 
-    def __init__(self, spec: catalog.ModelSpec, workspace, *args, rows=None, **kwargs) -> None:
+    def __init__(self, spec: catalog.ModelSpec, membership, *args, rows=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
-        self.workspace = workspace
+        self.membership = membership
+        self.workspace = membership.workspace
         self.row_counts = self._row_counts(rows)
         self.fields["token"].initial = uuid.uuid4().hex
         if spec.sub_models:
@@ -174,8 +175,9 @@ class GenerationForm(forms.Form):
         accept = INPUT_TYPES[param.kind] + "*"
         self.fields[f"{name}__upload"].widget.attrs["accept"] = accept
         kind = PICK_KINDS[param.kind]
+        visible = Generation.objects.visible_to(self.membership.user, self.membership)
         picks = (
-            GenerationFile.objects.filter(generation__workspace=self.workspace, kind=kind)
+            GenerationFile.objects.filter(generation__in=visible, kind=kind)
             .select_related("generation")
             .order_by("-generation__created_at", "position")[:60]
         )

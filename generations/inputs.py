@@ -51,7 +51,13 @@ def _public_url(kind: str, pk: int, filename: str) -> str:
     return settings.STUDIO_PUBLIC_URL + path
 
 
-def resolve(ref: Any, workspace) -> str:
+def _membership(user, workspace):
+    from studio.models import Membership
+
+    return Membership.objects.filter(user=user, workspace=workspace).first()
+
+
+def resolve(ref: Any, workspace, author=None) -> str:
     """The URL the upstream should fetch for one reference."""
     if isinstance(ref, str):
         return ref
@@ -65,9 +71,9 @@ def resolve(ref: Any, workspace) -> str:
             raise InputError("An uploaded input file is no longer there.")
         return _public_url("u", upload.pk, upload.file.name.rsplit("/", 1)[-1])
     if "file" in ref:
-        result = GenerationFile.objects.filter(
-            pk=ref["file"], generation__workspace=workspace
-        ).first()
+        # Only results the job's author may see: never someone else's private job.
+        visible = Generation.objects.visible_to(author, _membership(author, workspace))
+        result = GenerationFile.objects.filter(pk=ref["file"], generation__in=visible).first()
         if result is None:
             raise InputError("A gallery file used as input is no longer there.")
         return _public_url("f", result.pk, result.filename)
@@ -84,9 +90,11 @@ def request_body(generation: Generation) -> dict:
         if value in (None, "", []):
             continue
         if param.kind in FILE_KINDS:
-            params[param.name] = resolve(value, generation.workspace)
+            params[param.name] = resolve(value, generation.workspace, generation.user)
         elif param.kind == "image_urls":
-            params[param.name] = [resolve(item, generation.workspace) for item in value]
+            params[param.name] = [
+                resolve(item, generation.workspace, generation.user) for item in value
+            ]
     body = spec.request_body(params)
     if spec.callback and settings.STUDIO_PUBLIC_URL:
         path = reverse("callback", args=[generation.code, generation.callback_token])

@@ -68,7 +68,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if not slug or not request.membership.can_spend:
         return _page(request, None)
     spec = _spec(slug)
-    return _page(request, spec, GenerationForm(spec, current_workspace(request)))
+    return _page(request, spec, GenerationForm(spec, request.membership))
 
 
 @login_required
@@ -77,7 +77,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
     spec = _spec(slug)
     workspace = current_workspace(request)
-    form = GenerationForm(spec, workspace, request.POST, request.FILES)
+    form = GenerationForm(spec, request.membership, request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, spec, form)  # htmx swaps 200s only: errors show in place
     token = form.cleaned_data["token"]
@@ -103,7 +103,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         except IntegrityError:  # the same form, sent twice at once: the first one won
             existing = mine.get(token=token)
     if request.htmx:
-        fresh = GenerationForm(spec, workspace, initial=_initial_from(form))
+        fresh = GenerationForm(spec, request.membership, initial=_initial_from(form))
         response = _page(request, spec, fresh)
         response.context_data["new_job"] = existing
         return response
@@ -122,7 +122,7 @@ def _initial_from(form: GenerationForm) -> dict:
 def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
     spec = _spec(slug)
-    form = GenerationForm(spec, current_workspace(request), request.POST)
+    form = GenerationForm(spec, request.membership, request.POST)
     credits = spec.estimate(form.raw_params())
     return TemplateResponse(
         request, "generations/create.html#estimate", {"estimate": credits, "spec": spec}
@@ -140,8 +140,8 @@ def rows(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     param = spec.param(name)
     if param is None:
         raise Http404("No such field")
-    probe = GenerationForm(spec, current_workspace(request), request.POST)
+    probe = GenerationForm(spec, request.membership, request.POST)
     count = probe.row_counts.get(name, 1) + (1 if sign == "add" else -1)
-    form = GenerationForm(spec, current_workspace(request), request.POST, rows={name: count})
+    form = GenerationForm(spec, request.membership, request.POST, rows={name: count})
     form.skip_validation()  # rows changed, nothing was submitted: no errors to show yet
     return _page(request, spec, form)

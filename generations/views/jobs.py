@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import actions
@@ -79,6 +80,14 @@ def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
     )
 
 
+def _back(request: HtmxHttpRequest) -> str:
+    """Where a form asked to return to, if it is a path on this site; else the approvals."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return "approvals"
+
+
 def _require_admin(request: HtmxHttpRequest) -> None:
     if not request.membership or not request.membership.can_manage:
         raise Http404("No such page")
@@ -94,7 +103,7 @@ def approve(request: HtmxHttpRequest, code) -> HttpResponse:
     if request.htmx:
         generation.refresh_from_db()
         return _card(request, generation)
-    return redirect(request.POST.get("next") or "approvals")
+    return redirect(_back(request))
 
 
 @login_required
@@ -107,7 +116,7 @@ def reject(request: HtmxHttpRequest, code) -> HttpResponse:
     if request.htmx:
         generation.refresh_from_db()
         return _card(request, generation)
-    return redirect(request.POST.get("next") or "approvals")
+    return redirect(_back(request))
 
 
 @login_required
