@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,7 @@ def chat(account: Account, body: dict) -> ChatReply:
     return parse_chat(_json(response))
 
 
+@sensitive_variables()
 def chat_stream(account: Account, body: dict) -> Iterator[ChatChunk]:
     """POST /chat/completions with stream=true: SSE in OpenAI chunk format, ending at [DONE]."""
     body = {**body, "stream": True}
@@ -486,6 +488,7 @@ def _client(account: Account) -> httpx.Client:
     return client
 
 
+@sensitive_variables()
 def _headers(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.api_key}", **account.extra_headers}
 
@@ -548,6 +551,7 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
+@sensitive_variables()  # an error report below here would show the Authorization header
 def _send(
     account: Account, method: str, path: str, body: dict | None, *, idempotent: bool
 ) -> httpx.Response:

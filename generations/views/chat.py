@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -274,6 +275,7 @@ def conversation(request: HtmxHttpRequest, code) -> HttpResponse:
     return _page(request, chat, MessageForm(initial=options), options)
 
 
+@sensitive_variables()
 @login_required
 @require_POST
 def new(request: HtmxHttpRequest) -> HttpResponse:
@@ -294,6 +296,7 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
     return _after_send(request, chat, reply, form)
 
 
+@sensitive_variables()
 @login_required
 @require_POST
 def send(request: HtmxHttpRequest, code) -> HttpResponse:
@@ -318,6 +321,7 @@ def send(request: HtmxHttpRequest, code) -> HttpResponse:
 # -- the stream ----------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 @login_required
 @require_GET
 def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:

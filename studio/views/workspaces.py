@@ -3,6 +3,7 @@ the audit log. Anything of a workspace the user is not in answers 404."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django import forms
@@ -21,6 +22,7 @@ from studio.models import AuditEvent, Invitation, Membership, Role, Workspace
 from studio.secrets import last4
 
 INVITE_DAYS = 7
+KEY_PATTERN = re.compile(r"aio_[A-Za-z0-9_\-]{8,200}")
 
 
 class NameForm(forms.Form):
@@ -73,6 +75,9 @@ def _owner(request: HttpRequest) -> Membership:
 
 
 def _owners(workspace_id: int) -> int:
+    """Owners now; callers hold the workspace row locked, so two owners demoting each other at
+    once cannot both pass the "at least one owner" check."""
+    Workspace.objects.select_for_update().filter(pk=workspace_id).first()
     return Membership.objects.filter(workspace_id=workspace_id, role=Role.OWNER).count()
 
 
@@ -82,13 +87,16 @@ def _owners(workspace_id: int) -> int:
 @login_required
 @require_GET
 def workspaces(request: HttpRequest) -> HttpResponse:
-    mine = (
+    return TemplateResponse(
+        request, "studio/workspaces.html", {"memberships": _mine(request), "form": NameForm()}
+    )
+
+
+def _mine(request: HttpRequest):
+    return (
         Membership.objects.filter(user=request.user, workspace__deleted_at__isnull=True)
         .select_related("workspace")
         .order_by("workspace__name")
-    )
-    return TemplateResponse(
-        request, "studio/workspaces.html", {"memberships": mine, "form": NameForm()}
     )
 
 
@@ -97,9 +105,8 @@ def workspaces(request: HttpRequest) -> HttpResponse:
 def create_workspace(request: HttpRequest) -> HttpResponse:
     form = NameForm(request.POST)
     if not form.is_valid():
-        mine = Membership.objects.filter(user=request.user).select_related("workspace")
         return TemplateResponse(
-            request, "studio/workspaces.html", {"memberships": mine, "form": form}
+            request, "studio/workspaces.html", {"memberships": _mine(request), "form": form}
         )
     with transaction.atomic():
         workspace = Workspace.objects.create(name=form.cleaned_data["name"])
@@ -188,11 +195,13 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
     if new_role not in Role.values:
         messages.error(request, "Choose a role.")
         return redirect("workspace")
-    problem = _may_change(actor, target, new_role)
+    with transaction.atomic():
+        problem = _may_change(actor, target, new_role)
+        if not problem:
+            Membership.objects.filter(pk=target.pk).update(role=new_role)
     if problem:
         messages.error(request, problem)
         return redirect("workspace")
-    Membership.objects.filter(pk=target.pk).update(role=new_role)
     AuditEvent.record(
         actor.workspace, request.user, "role changed",
         f"{target.user.username}: {target.role} → {new_role}",
@@ -206,12 +215,15 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
     actor = _manager(request)
     target = get_object_or_404(Membership, pk=member_id, workspace_id=actor.workspace_id)
-    problem = _may_change(actor, target, None)
+    with transaction.atomic():
+        problem = _may_change(actor, target, None)
+        if not problem:
+            target.delete()
+            AuditEvent.record(actor.workspace, request.user, "member removed", target.user.username)
+            _ensure_a_workspace(target.user)
     if problem:
         messages.error(request, problem)
         return redirect("workspace")
-    target.delete()
-    AuditEvent.record(actor.workspace, request.user, "member removed", target.user.username)
     messages.success(request, f"{target.user.username} no longer belongs to this workspace.")
     return redirect("workspace")
 
@@ -220,10 +232,12 @@ def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
 @require_POST
 def leave(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
-    if membership.is_owner and _owners(membership.workspace_id) == 1:
-        messages.error(request, "You are its last owner: make someone else owner, or delete it.")
-        return redirect("workspace")
     with transaction.atomic():
+        if membership.is_owner and _owners(membership.workspace_id) == 1:
+            messages.error(
+                request, "You are its last owner: make someone else owner, or delete it."
+            )
+            return redirect("workspace")
         membership.delete()
         AuditEvent.record(membership.workspace, request.user, "left", request.user.username)
         _ensure_a_workspace(request.user)
@@ -339,7 +353,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
 # -- the key ------------------------------------------------------------------------------------
 
 
-@sensitive_variables("key", "account")
+@sensitive_variables()
 @sensitive_post_parameters("api_key")
 @login_required
 @require_POST
@@ -355,8 +369,12 @@ def key(request: HttpRequest) -> HttpResponse:
     if not key:
         messages.info(request, "The stored key is kept.")
         return redirect("workspace")
-    if not key.startswith("aio_") or len(key) < 12:
-        messages.error(request, "This is not an API in One key: they start with aio_.")
+    if not KEY_PATTERN.fullmatch(key):
+        messages.error(
+            request,
+            "This is not an API in One key: they start with aio_ and hold only letters, digits, "
+            "- and _ (check for spaces or hidden characters when pasting).",
+        )
         return redirect("workspace")
     from django.conf import settings
 

@@ -363,6 +363,8 @@ def _studio_settings(server, public_url: str) -> Iterator[None]:
     from django.test import override_settings
 
     with override_settings(
+        # A workspace without a key (the bench's) calls SANDBOX_URL; with one, APIINONE_BASE_URL.
+        SANDBOX_URL=server.url,
         APIINONE_BASE_URL=server.url,
         APIINONE_API_KEY="",
         USES_SANDBOX=True,
@@ -449,12 +451,19 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
                 for job, pk in zip(jobs, ids, strict=True):
                     time.sleep(max(0.0, start + job.arrival - time.monotonic()))
                     pool.submit(_closing(tasks.submit), pk)
-                while mine.filter(state__in=ACTIVE_STATES).exists():
-                    if time.monotonic() - start > limit:
-                        left = mine.filter(state__in=ACTIVE_STATES).count()
-                        run.note = _aborted(limit, left)
-                        break
-                    time.sleep(0.2)
+            # (leaving the pool waited for every submit)
+            while mine.filter(state__in=ACTIVE_STATES).exists():
+                stuck = mine.filter(state=State.QUEUED).first()
+                if time.monotonic() - start > limit or stuck is not None:
+                    # A queued job after its submit went back to the queue (its retry is
+                    # enqueued for a worker this bench does not run): it will not move.
+                    left = Counter(mine.filter(state__in=ACTIVE_STATES).values_list("state"))
+                    states = ", ".join(f"{n} {state}" for (state,), n in left.items())
+                    run.note = f"ABORTED after {time.monotonic() - start:.0f} s: {states}" + (
+                        f" ({stuck.waiting_note})" if stuck is not None else ""
+                    )
+                    break
+                time.sleep(0.2)
             run.seconds = time.monotonic() - start
         finally:
             stop.set()
