@@ -129,6 +129,11 @@ class Allowance:
     pool_left: Decimal | None
 
     @property
+    def alert_floor(self) -> Decimal | None:
+        """Below this much left, the member is warned (and admins see a note)."""
+        return None if self.limit is None else self.limit * (1 - ALERT_SHARE)
+
+    @property
     def spendable(self) -> Decimal | None:
         values = [v for v in (self.left, self.pool_left) if v is not None]
         return min(values) if values else None

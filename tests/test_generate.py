@@ -450,3 +450,29 @@ def test_it_shows_the_position_in_the_studio_queue(alice, alice_client) -> None:
     assert [job.queue_position() for job in jobs] == [0, 1, 2]
     card = alice_client.get(f"/g/{jobs[2].code}/card").content.decode()
     assert "2 jobs ahead in the studio" in card
+
+
+def test_it_takes_a_replayed_callback_as_one_more_look(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    post_form(
+        alice_client,
+        "flux-2",
+        {"token": "r", "prompt": "a quiet cat"},
+        django_capture_on_commit_callbacks,
+    )
+    generation = Generation.objects.get()
+    assert generation.state == State.SUCCEEDED
+    files, entries = generation.files.count(), generation.ledger.count()
+    hook = f"/callbacks/{generation.code}/{generation.callback_token}"
+    for _ in range(3):  # the same valid callback, replayed after the job ended
+        response = Client().post(
+            hook,
+            {"data": {"task_id": "another", "status": "FAILED"}},
+            content_type="application/json",
+        )
+        assert response.status_code == 204
+    generation.refresh_from_db()
+    assert generation.state == State.SUCCEEDED
+    assert generation.files.count() == files
+    assert generation.ledger.count() == entries

@@ -398,12 +398,9 @@ REQUESTS: dict[str, Call] = {
 
 
 def body_of(response) -> str:
-    if response.streaming:
-        # The test client closes the response once its content is read (with the signal that
-        # closes database connections held off); closing it again here would close the test's.
-        content = b"".join(response.streaming_content)
-    else:
-        content = response.content
+    # The test client closes a streamed response once its content is read (holding off the
+    # signal that closes database connections); closing it again here would close the test's.
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     return content.decode("utf-8", errors="replace")
 
 

@@ -95,3 +95,17 @@ def test_it_warns_a_member_near_their_limit_with_a_forecast(alice, carol) -> Non
     assert "You have used 85 of your 100 credits this month" in page
     assert "At this pace it runs out in" in page
     assert "You have used" not in client_for(alice).get("/").content.decode()
+
+
+def test_it_notes_members_near_their_limit_for_admins(alice, carol) -> None:
+    member = Membership.objects.get(user=carol, workspace__memberships__user=alice)
+    Budget.objects.create(membership=member, limit=100, period=Budget.Period.MONTH)
+    page = client_for(alice).get("/credits/").content.decode()
+    assert "near its limit" not in page
+    generation = Generation.objects.create(
+        workspace=member.workspace, user=carol, model_slug="flux-2", kind="image",
+        params={}, estimate=90, token="near",
+    )  # fmt: skip
+    ledger.hold(generation)
+    page = client_for(alice).get("/credits/").content.decode()
+    assert "near its limit" in page
