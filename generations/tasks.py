@@ -41,7 +41,7 @@ from generations.models import (
 logger = logging.getLogger(__name__)
 
 POLL_BUDGET = 90.0  # seconds one poll task runs before handing over (< Q_CLUSTER timeout)
-POLL_TICK = 0.25  # longest sleep between two looks at the due list
+POLL_TICK = 0.1  # longest sleep between two looks at the due list
 HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
 SUBMIT_RETRIES = 6
@@ -103,13 +103,15 @@ def submit(generation_id: int) -> None:
         _submit_failed(generation, e)
         return
     accepted = timezone.now()
+    first_look = pacing.first_look(
+        generation.spec, generation.workspace, callback="callback_url" in body
+    )
     moved = Generation.objects.filter(pk=generation_id, state=State.SUBMITTING).update(
         state=State.RUNNING,
         upstream_task_id=task.task_id,
         status_word=task.status_word,
         accepted_at=accepted,
-        next_check_at=accepted
-        + timedelta(seconds=pacing.first_look(generation.spec, generation.workspace)),
+        next_check_at=accepted + timedelta(seconds=first_look),
         waiting_note="",
     )
     if not moved:
