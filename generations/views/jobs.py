@@ -15,6 +15,7 @@ from generations import actions
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation, require_spender
 from studio import ledger
+from studio.access import manager_membership
 
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
@@ -88,15 +89,10 @@ def _back(request: HtmxHttpRequest) -> str:
     return "approvals"
 
 
-def _require_admin(request: HtmxHttpRequest) -> None:
-    if not request.membership or not request.membership.can_manage:
-        raise Http404("No such page")
-
-
 @login_required
 @require_POST
 def approve(request: HtmxHttpRequest, code) -> HttpResponse:
-    _require_admin(request)
+    manager_membership(request)
     generation = get_generation(request, code)
     if actions.approve(generation, request.user):
         messages.success(request, "Approved: it is on its way.")
@@ -109,7 +105,7 @@ def approve(request: HtmxHttpRequest, code) -> HttpResponse:
 @login_required
 @require_POST
 def reject(request: HtmxHttpRequest, code) -> HttpResponse:
-    _require_admin(request)
+    manager_membership(request)
     generation = get_generation(request, code)
     if generation.reject(request.user):
         messages.info(request, "Rejected: its hold is released.")
@@ -122,7 +118,7 @@ def reject(request: HtmxHttpRequest, code) -> HttpResponse:
 @login_required
 @require_GET
 def approvals(request: HtmxHttpRequest) -> HttpResponse:
-    _require_admin(request)
+    manager_membership(request)
     waiting = (
         Generation.objects.filter(workspace=request.membership.workspace)
         .filter(state=State.AWAITING_APPROVAL)

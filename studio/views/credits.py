@@ -6,12 +6,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from studio import ledger
+from studio.access import manager_membership
 from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Workspace
 
 
@@ -42,14 +43,6 @@ class BudgetForm(forms.ModelForm):
         return limit
 
 
-def _admin_membership(request: HttpRequest) -> Membership:
-    """Only owners and admins manage credits; for anyone else the page does not exist."""
-    membership = request.membership
-    if not membership or not membership.can_manage:
-        raise Http404("No such page")
-    return membership
-
-
 def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateResponse:
     workspace = Workspace.objects.get(pk=membership.workspace_id)
     members = Membership.objects.filter(workspace=workspace).select_related("user", "budget")
@@ -73,13 +66,13 @@ def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateRes
 @login_required
 @require_GET
 def credits_page(request: HttpRequest) -> HttpResponse:
-    return _page(request, _admin_membership(request))
+    return _page(request, manager_membership(request))
 
 
 @login_required
 @require_POST
 def pool(request: HttpRequest) -> HttpResponse:
-    membership = _admin_membership(request)
+    membership = manager_membership(request)
     enabled = request.POST.get("pool_enabled") == "on"
     Workspace.objects.filter(pk=membership.workspace_id).update(pool_enabled=enabled)
     AuditEvent.record(membership.workspace, request.user, "pool", "on" if enabled else "off")
@@ -90,7 +83,7 @@ def pool(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def threshold(request: HttpRequest) -> HttpResponse:
-    membership = _admin_membership(request)
+    membership = manager_membership(request)
     raw = request.POST.get("approval_threshold", "").strip()
     if raw and (not raw.isdigit() or int(raw) < 1):
         messages.error(request, "The approval threshold is a whole number of credits, 1 or more.")
@@ -112,7 +105,7 @@ def threshold(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def grant(request: HttpRequest) -> HttpResponse:
-    membership = _admin_membership(request)
+    membership = manager_membership(request)
     form = GrantForm(request.POST)
     if not form.is_valid():
         return _page(request, membership, grant_form=form)
@@ -129,7 +122,7 @@ def grant(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def adjust(request: HttpRequest) -> HttpResponse:
-    membership = _admin_membership(request)
+    membership = manager_membership(request)
     form = AdjustForm(request.POST)
     if not form.is_valid():
         return _page(request, membership, adjust_form=form)
@@ -146,7 +139,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def budget(request: HttpRequest, membership_id: int) -> HttpResponse:
-    admin = _admin_membership(request)
+    admin = manager_membership(request)
     member = get_object_or_404(Membership, pk=membership_id, workspace_id=admin.workspace_id)
     instance = Budget.objects.filter(membership=member).first() or Budget(membership=member)
     form = BudgetForm(request.POST, instance=instance, prefix=f"m{member.pk}")

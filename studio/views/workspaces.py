@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations import client
+from studio.access import manager_membership
 from studio.models import AuditEvent, Invitation, Membership, Role, Workspace
 from studio.secrets import last4
 
@@ -57,13 +58,6 @@ def _membership(request: HttpRequest) -> Membership:
     membership = request.membership
     if not membership:
         raise Http404("No workspace")
-    return membership
-
-
-def _manager(request: HttpRequest) -> Membership:
-    membership = _membership(request)
-    if not membership.can_manage:
-        raise Http404("No such page")
     return membership
 
 
@@ -189,7 +183,7 @@ def _may_change(actor: Membership, target: Membership, new_role: str | None) -> 
 @login_required
 @require_POST
 def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     target = get_object_or_404(Membership, pk=member_id, workspace_id=actor.workspace_id)
     new_role = request.POST.get("role", "")
     if new_role not in Role.values:
@@ -213,7 +207,7 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     target = get_object_or_404(Membership, pk=member_id, workspace_id=actor.workspace_id)
     with transaction.atomic():
         problem = _may_change(actor, target, None)
@@ -274,7 +268,7 @@ def _ensure_a_workspace(user) -> None:
 @login_required
 @require_POST
 def invite(request: HttpRequest) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     form = InviteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Check the invitation: a role, an optional email, 1–30 days.")
@@ -302,7 +296,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     invitation = get_object_or_404(Invitation, pk=invitation_id, workspace_id=actor.workspace_id)
     if Invitation.objects.filter(
         pk=invitation.pk, revoked_at__isnull=True, used_at__isnull=True
@@ -358,7 +352,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def key(request: HttpRequest) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     if request.POST.get("action") == "clear":
         Workspace.objects.filter(pk=actor.workspace_id).update(api_key="", api_key_last4="")
         AuditEvent.record(actor.workspace, request.user, "key cleared")
@@ -402,7 +396,7 @@ def key(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def audit(request: HttpRequest) -> HttpResponse:
-    actor = _manager(request)
+    actor = manager_membership(request)
     events = AuditEvent.objects.filter(workspace_id=actor.workspace_id).select_related("actor")[
         :500
     ]
