@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote_plus
 
+from django.contrib.auth import get_user_model
 from django.db.models import Sum
 from django.utils.html import escape
 
@@ -25,6 +27,7 @@ BUCKETS = ("day", "week", "month")
 JOB_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.SETTLE, LedgerEntry.Kind.RELEASE)
 ZERO = Decimal(0)
 MAX_SERIES = 8  # more groups than this are summed into "others" in the chart
+DENSE = 92  # more buckets than this: one link per bar, not per piece (see _bar_markup)
 
 
 @dataclass(frozen=True)
@@ -75,13 +78,6 @@ def entries(workspace, filters: Filters, *, only_member_id: int | None = None):
     return qs
 
 
-def _kind_of(slug: str) -> str:
-    try:
-        return catalog.get(slug).kind_label
-    except KeyError:
-        return slug or "other"
-
-
 def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> Report:
     """Reads the daily roll-up (exactly the ledger's job entries, summed per day)."""
     rows = UsageDay.objects.filter(
@@ -93,14 +89,16 @@ def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> 
         rows = rows.filter(member__username=filters.member)
     if filters.model:
         rows = rows.filter(model_slug=filters.model)
-    key = "member__username" if filters.group == "member" else "model_slug"
+    # Grouped by the member's id, not their name: no join over a year of rows (names after).
+    key = "member_id" if filters.group == "member" else "model_slug"
     report = Report(filters)
+    sums = list(rows.values_list("day", key).annotate(total=Sum("credits")))
+    names = _names(filters.group, {value for _, value, _ in sums})
     cells: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
-    for day, name, credits in rows.values_list("day", key).annotate(total=Sum("credits")):
-        name = name or "(deleted)"
-        if filters.group == "kind":
-            name = _kind_of(name)
-        cells[(_bucket(day, filters.bucket), name)] += exact(credits)
+    bucket_of = _bucketer(filters.bucket)
+    for day, value, credits in sums:
+        cells[(bucket_of(day), names[value])] += credits
+    cells = {k: exact(v) for k, v in cells.items()}  # SQLite sums drift in float digits
     report.cells = {k: v for k, v in cells.items() if v}
     report.buckets = sorted({b for b, _ in report.cells})
     by_group: dict[str, Decimal] = defaultdict(Decimal)
@@ -120,12 +118,30 @@ def total(workspace, filters: Filters) -> Decimal:
     return exact(rows.aggregate(total=Sum("credits"))["total"])
 
 
-def _bucket(day: dt.date, bucket: str) -> dt.date:
+def _names(group: str, values: set) -> dict:
+    """What each group value of the rows (member ids or model slugs) is called in the report."""
+    if group == "member":
+        users = get_user_model().objects.filter(pk__in=values - {None})
+        usernames = dict(users.values_list("pk", "username"))
+        return {pk: usernames.get(pk) or "(deleted)" for pk in values}
+    if group == "kind":
+        return {slug: _kind_of(slug or "") for slug in values}
+    return {slug: slug or "(deleted)" for slug in values}
+
+
+def _kind_of(slug: str) -> str:
+    try:
+        return catalog.get(slug).kind_label
+    except KeyError:
+        return slug or "other"
+
+
+def _bucketer(bucket: str) -> Callable[[dt.date], dt.date]:
     if bucket == "week":
-        return day - dt.timedelta(days=day.weekday())
+        return lambda day: day - dt.timedelta(days=day.weekday())
     if bucket == "month":
-        return day.replace(day=1)
-    return day
+        return lambda day: day.replace(day=1)
+    return lambda day: day
 
 
 @dataclass(frozen=True)
@@ -142,16 +158,30 @@ class Bar:
     query: str  # the jobs behind this piece of the bar
 
 
-def _bar_markup(bars: list[Bar]) -> str:
+def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, str]]) -> str:
     """The bars as SVG, built here rather than in a template loop: a year of days by eight
-    groups is thousands of elements, which the template engine renders ten times slower."""
-    pieces = [
-        f'<a href="{{jobs}}&amp;{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
-        f'width="{bar.width}" height="{bar.height}" fill="{bar.color}">'
-        f"<title>{escape(bar.label)}</title></rect></a>"
-        for bar in bars
+    groups is thousands of elements, which the template engine renders ten times slower.
+
+    With few buckets every piece of a bar is its own link (that member's jobs that day). With
+    many (`DENSE`), a piece is a sliver a pointer cannot hit: each colour is then one path, and
+    each bucket one see-through link over its whole bar, titled with its pieces."""
+    if not buckets:
+        return "".join(
+            f'<a href="{{jobs}}&amp;{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
+            f'width="{bar.width}" height="{bar.height}" fill="{bar.color}">'
+            f"<title>{escape(bar.label)}</title></rect></a>"
+            for bar in bars
+        )
+    paths: dict[str, list[str]] = defaultdict(list)
+    for bar in bars:
+        paths[bar.color].append(f"M{bar.x} {bar.y}h{bar.width}v{bar.height}h-{bar.width}z")
+    shapes = [f'<path fill="{color}" d="{"".join(d)}"/>' for color, d in paths.items()]
+    links = [
+        f'<a href="{{jobs}}&amp;{escape(query)}"><rect class="hit" x="{x}" y="8" '
+        f'width="{width}" height="{height}"><title>{escape(label)}</title></rect></a>'
+        for x, width, height, query, label in buckets
     ]
-    return "".join(pieces)
+    return "".join(shapes) + "".join(links)
 
 
 def bucket_end(start: dt.date, bucket: str) -> dt.date:
@@ -188,7 +218,9 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         if group in others:
             others_by_bucket[bucket] += value
     quoted = {group: quote_plus(group) for group in series}
+    dense = n > DENSE
     bars: list[Bar] = []
+    links: list[tuple[float, float, float, str, str]] = []
     for i, bucket in enumerate(report.buckets):
         y = float(plot_h) + 8
         x = round(left + i * slot + (slot - bar_w) / 2, 1)
@@ -196,17 +228,20 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         stacks = [(g, report.cells.get((bucket, g), ZERO)) for g in series]
         if others:
             stacks.append(("others", others_by_bucket[bucket]))
+        stacks = [(group, value) for group, value in stacks if value > 0]
         for group, value in stacks:
-            if value <= 0:
-                continue
             h = float(value / peak) * plot_h
             y -= h
             query = f"{dates}&value={quoted[group]}" if group in quoted else dates
-            label = f"{bucket} · {group}: {value.normalize():f} credits"
+            label = "" if dense else f"{bucket} · {group}: {value.normalize():f} credits"
             bars.append(
                 Bar(x, round(y, 1), round(bar_w, 1), round(h, 1), colors[group], label, value,
                     bucket, group, query)
             )  # fmt: skip
+        if dense:
+            pieces = ", ".join(f"{group} {value.normalize():f}" for group, value in stacks)
+            label = f"{bucket}: {totals[bucket].normalize():f} credits ({pieces})"
+            links.append((round(left + i * slot, 1), round(slot, 2), plot_h, dates, label))
     ticks = [
         (8 + plot_h - plot_h * f, (peak * Decimal(str(f))).quantize(Decimal(1)))
         for f in (0, 0.5, 1)
@@ -221,7 +256,7 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         "width": width,
         "height": height,
         "bars": bars,
-        "bar_markup": _bar_markup(bars),
+        "bar_markup": _bar_markup(bars, links),
         "ticks": ticks,
         "left": left,
         "labels": labels,

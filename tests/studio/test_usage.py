@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from generations.models import Generation
 from studio import ledger
-from studio.models import LedgerEntry, Membership, Role
+from studio.models import LedgerEntry, Membership, Role, UsageDay
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,24 @@ def test_it_keeps_other_workspaces_out(alice, team, bob) -> None:
     page = client_for(bob).get("/usage/?group=member")
     assert page.context["report"].total == 0
     assert client_for(bob).get("/usage/jobs?group=member&value=alice").context["rows"] == []
+
+
+def test_a_long_range_of_days_draws_one_link_per_bar(alice, team) -> None:
+    """A year by day is hundreds of bars: each colour is one path and each bar one link, so the
+    page stays small; the bar's title still gives every piece."""
+    workspace, carol = team
+    today = timezone.now().date()
+    UsageDay.objects.bulk_create(  # carol's earlier days, as the roll-up keeps them
+        UsageDay(workspace=workspace, member=carol, model_slug="flux-2",
+                 day=today - dt.timedelta(days=back), credits=4)
+        for back in range(1, 120)
+    )  # fmt: skip
+    start = today - dt.timedelta(days=200)
+    page = client_for(alice).get(f"/usage/?group=member&bucket=day&start={start}&end={today}")
+    html = page.content.decode()
+    assert len(page.context["report"].buckets) == 120
+    assert html.count('class="hit"') == 120
+    assert html.count("<path") == 2  # alice and carol
+    assert f"{today}: 318.5 credits (carol 26, alice 292.5)" in html  # series order: most first
+    assert f"{today - dt.timedelta(days=3)}: 4 credits (carol 4)" in html
+    assert len(html) < 100_000
