@@ -1,17 +1,27 @@
 """A Hypothesis state machine drives jobs through every path (submit, send, settle with any
 charge, fail, cancel before and after sending, bill a canceled job, duplicate deliveries, a
-crash in the middle of a step) and checks the ledger's invariants after every step."""
+crash in the middle of a step, look-ups, callbacks delivered once or several times, the sweep)
+and checks the ledger's invariants after every step.
+
+Look-ups, callbacks and the sweep run the studio's own code (`tasks.check`, the callback view,
+`tasks.sweep`); only the upstream's answer is chosen by Hypothesis: still running, succeeded or
+failed with any charge, gone (404) or busy (503)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from generations import client, tasks
 from generations.models import Generation, State
 from studio import ledger
 from studio.models import Budget, LedgerEntry, Membership, Workspace
@@ -25,6 +35,41 @@ CHARGES = st.one_of(
     st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False),
 )
 LIMIT = Decimal(200)
+# What the upstream says when the studio looks a task up.
+ANSWERS = st.one_of(
+    st.just(("running", None)),
+    st.tuples(st.sampled_from(["succeeded", "failed"]), CHARGES),
+    st.just(("gone", None)),
+    st.just(("busy", None)),
+)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
+    b"5\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+class Upstream:
+    """The answer the next look-up gets (set by the rule that looks)."""
+
+    answer: tuple = ("running", None)
+
+    @classmethod
+    def get_task(cls, account, task_id: str) -> client.Task:
+        word, charge = cls.answer
+        if word == "gone":
+            raise client.UpstreamError(client.NOT_FOUND, "No such task.", status=404)
+        if word == "busy":
+            raise client.UpstreamError(client.SERVER_ERROR, "Busy.", status=503)
+        words = {"running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILED"}
+        urls = ["https://upstream.example/result.png"] if word == "succeeded" else []
+        # The task as the client reads it off the wire, whatever the charge looks like.
+        body = {"task_id": task_id, "status": words[word], "consumed_credits": charge}
+        return client.parse_task({"code": 200, "data": {**body, "response": urls}})
+
+    @staticmethod
+    def download(url: str, **kwargs) -> client.Download:
+        return client.Download(PNG, "image/png")
 
 
 class Crash(Exception):
@@ -119,6 +164,42 @@ class LedgerMachine(RuleBasedStateMachine):
         job.refresh_from_db()
         assert (self._entries(job), job.state) == snapshot  # a crash leaves no half-step
 
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), answer=ANSWERS, lookers=st.integers(1, 2))
+    def look_up(self, index: int, answer: tuple, lookers: int) -> None:
+        """The poller looks a due job up (sometimes two pollers at once)."""
+        job = self._job(index)
+        Upstream.answer = answer
+        Generation.objects.followed().filter(pk=job.pk).update(
+            next_check_at=timezone.now() - timedelta(seconds=1)
+        )
+        for _ in range(lookers):
+            tasks.check(job.pk)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), answer=ANSWERS, times=st.integers(1, 3))
+    def callback(self, index: int, answer: tuple, times: int) -> None:
+        """The upstream calls back, perhaps several times; each makes the job due, then the
+        poller looks it up (the callback's body is never believed)."""
+        job = self._job(index)
+        Upstream.answer = answer
+        url = reverse("callback", args=[job.code, job.callback_token])
+        for _ in range(times):
+            response = Client().post(url, {"task_id": "forged", "status": "SUCCESS"})
+            assert response.status_code == 204
+            tasks.check(job.pk)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), answer=ANSWERS)
+    def sweep(self, index: int, answer: tuple) -> None:
+        """A job outlives its deadline; the sweep ends it, then a late look-up comes."""
+        job = self._job(index)
+        Upstream.answer = answer
+        long_ago = timezone.now() - timedelta(hours=3)
+        Generation.objects.filter(pk=job.pk).update(accepted_at=long_ago)
+        tasks.sweep()
+        tasks.check(job.pk)
+
     def _entries(self, job) -> list[tuple]:
         return list(LedgerEntry.objects.filter(generation=job).order_by("pk").values_list(
             "pk", "kind", "amount"))  # fmt: skip
@@ -142,7 +223,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_it_keeps_the_ledger_sound_whatever_happens() -> None:
+def test_it_keeps_the_ledger_sound_whatever_happens(monkeypatch) -> None:
+    monkeypatch.setattr(client, "get_task", Upstream.get_task)
+    monkeypatch.setattr(client, "download", Upstream.download)
+    monkeypatch.setattr(tasks, "kick_poller", lambda: None)  # the rules play the poller
     LedgerMachine.TestCase.settings = settings(
         max_examples=25,
         stateful_step_count=25,
