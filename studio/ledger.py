@@ -266,21 +266,32 @@ def settle_amount(held: Decimal, consumed) -> tuple[Decimal, str]:
     return held - charge, ""
 
 
-def settle(generation, consumed) -> LedgerEntry | None:
-    def make(held: Decimal):
+def _settling(consumed):
+    """The resolution of a hold by what the service charged (see settle_amount)."""
+
+    def make(held: Decimal) -> tuple[str, Decimal, str]:
         amount, reason = settle_amount(held, consumed)
         return Kind.SETTLE, amount, reason
 
+    return make
+
+
+def _releasing(reason: str):
+    """The resolution that gives the whole hold back."""
+    return lambda held: (Kind.RELEASE, held, reason)
+
+
+def settle(generation, consumed) -> LedgerEntry | None:
     return _resolve(
         {"generation": generation}, generation.workspace_id, generation.user_id,
-        generation.model_slug, make,
+        generation.model_slug, _settling(consumed),
     )  # fmt: skip
 
 
 def release(generation, reason: str = "") -> LedgerEntry | None:
     return _resolve(
         {"generation": generation}, generation.workspace_id, generation.user_id,
-        generation.model_slug, lambda held: (Kind.RELEASE, held, reason),
+        generation.model_slug, _releasing(reason),
     )  # fmt: skip
 
 
@@ -302,18 +313,13 @@ def hold_message(message, workspace_id: int, member_id: int, amount: int) -> Led
 
 
 def settle_message(message, workspace_id: int, member_id: int, consumed) -> LedgerEntry | None:
-    def make(held: Decimal):
-        amount, reason = settle_amount(held, consumed)
-        return Kind.SETTLE, amount, reason
-
-    return _resolve({"message": message}, workspace_id, member_id, "gemini", make)
+    cause = {"message": message}
+    return _resolve(cause, workspace_id, member_id, "gemini", _settling(consumed))
 
 
 def release_message(message, workspace_id: int, member_id: int, reason: str = ""):
-    return _resolve(
-        {"message": message}, workspace_id, member_id, "gemini",
-        lambda held: (Kind.RELEASE, held, reason),
-    )  # fmt: skip
+    cause = {"message": message}
+    return _resolve(cause, workspace_id, member_id, "gemini", _releasing(reason))
 
 
 # -- an admin's entries ----------------------------------------------------------------------

@@ -20,13 +20,6 @@ def current_workspace(request: HttpRequest):
     return membership.workspace
 
 
-def require_spender(request: HttpRequest) -> None:
-    """Viewers browse; only owners, admins and members run jobs and spend credits."""
-    membership = request.membership
-    if not membership or not membership.can_spend:
-        raise Http404("Viewers cannot create")
-
-
 def get_generation(request: HttpRequest, code) -> Generation:
     """A generation the user may see, or 404: other workspaces' jobs do not exist here."""
     generation = (

@@ -29,8 +29,9 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from generations import catalog, client
 from generations.models import Conversation, Message
-from generations.views import HtmxHttpRequest, current_workspace, require_spender
+from generations.views import HtmxHttpRequest, current_workspace
 from studio import ledger
+from studio.access import require_spender
 
 GEMINI = catalog.get("gemini")
 EFFORTS = GEMINI.param("reasoning_effort").choices

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generations import actions, catalog
 from generations.forms import GenerationForm
 from generations.models import Generation
-from generations.views import HtmxHttpRequest, current_workspace, require_spender
+from generations.views import HtmxHttpRequest, current_workspace
 from studio import ledger
+from studio.access import require_spender
 
 
 def _spec(slug: str) -> catalog.ModelSpec:

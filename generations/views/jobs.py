@@ -8,14 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import actions
 from generations.models import Generation, State
-from generations.views import HtmxHttpRequest, get_generation, require_spender
+from generations.views import HtmxHttpRequest, get_generation
 from studio import ledger
-from studio.access import manager_membership
+from studio.access import manager_membership, require_spender, safe_next
 
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
@@ -81,14 +80,6 @@ def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
     )
 
 
-def _back(request: HtmxHttpRequest) -> str:
-    """Where a form asked to return to, if it is a path on this site; else the approvals."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return "approvals"
-
-
 @login_required
 @require_POST
 def approve(request: HtmxHttpRequest, code) -> HttpResponse:
@@ -99,7 +90,7 @@ def approve(request: HtmxHttpRequest, code) -> HttpResponse:
     if request.htmx:
         generation.refresh_from_db()
         return _card(request, generation)
-    return redirect(_back(request))
+    return redirect(safe_next(request, "approvals"))
 
 
 @login_required
@@ -112,7 +103,7 @@ def reject(request: HtmxHttpRequest, code) -> HttpResponse:
     if request.htmx:
         generation.refresh_from_db()
         return _card(request, generation)
-    return redirect(_back(request))
+    return redirect(safe_next(request, "approvals"))
 
 
 @login_required

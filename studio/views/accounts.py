@@ -8,9 +8,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from studio.access import safe_next
 from studio.forms import SignupForm
 from studio.models import Workspace
 
@@ -26,14 +26,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             workspace = Workspace.create_personal(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome! Your workspace “{workspace.name}” is ready.")
-        return redirect(_next(request) or "create")
+        return redirect(safe_next(request) or "create")
     return TemplateResponse(
-        request, "registration/signup.html", {"form": form, "next": _next(request)}
+        request, "registration/signup.html", {"form": form, "next": safe_next(request)}
     )
-
-
-def _next(request: HttpRequest) -> str:
-    """Where to go after signing up (an invitation link), if it is a path on this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-    return target if target and allowed else ""
