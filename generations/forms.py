@@ -181,6 +181,12 @@ class GenerationForm(forms.Form):
             .select_related("generation")
             .order_by("-generation__created_at", "position")[:60]
         )
+        picks = list(picks)
+        older = {p for p in self._posted(f"{name}__pick") if p.isdigit()}
+        older -= {str(f.pk) for f in picks}
+        if older:  # a result older than the list shows, chosen in the gallery ("Use in…")
+            candidates = GenerationFile.objects.filter(generation__in=visible, kind=kind)
+            picks += candidates.filter(pk__in=older).select_related("generation")
         choices = [
             (str(f.pk), f"{f.generation.model_slug} · {f.generation.prompt_excerpt[:40]}")
             for f in picks
@@ -191,6 +197,35 @@ class GenerationForm(forms.Form):
         self.fields[f"{name}__pick"] = pick_field(
             label="From the gallery", choices=choices, required=False
         )
+
+    def _posted(self, key: str) -> list[str]:
+        """The values sent for `key` (a QueryDict's list, or a plain dict's value)."""
+        if hasattr(self.data, "getlist"):
+            return [str(v) for v in self.data.getlist(key)]
+        value = self.data.get(key) if self.data else None
+        values = value if isinstance(value, list | tuple) else [value]
+        return [str(v) for v in values if v not in (None, "")]
+
+    def use_result(self, file_pk) -> bool:
+        """Preselects an earlier result (the gallery's "Use in…") in the first input that takes
+        its kind; only a result this member may see. False when there is none to preselect."""
+        if not str(file_pk).isdigit():
+            return False
+        visible = Generation.objects.visible_to(self.membership.user, self.membership)
+        result = GenerationFile.objects.filter(pk=file_pk, generation__in=visible).first()
+        if result is None:
+            return False
+        for param in self.spec.params:
+            if PICK_KINDS.get(param.kind) != result.kind:
+                continue
+            field = self.fields[f"{param.name}__pick"]
+            value = str(result.pk)
+            if value not in {str(key) for key, _ in field.choices}:  # older than the list shows
+                label = f"{result.generation.model_slug} · {result.generation.prompt_excerpt[:40]}"
+                field.choices = [*field.choices, (value, label)]
+            field.initial = [value] if param.kind == "image_urls" else value
+            return True
+        return False
 
     # -- layout for the template ---------------------------------------------------------------
 

@@ -99,6 +99,17 @@ class GenerationQuerySet(models.QuerySet):
     def active(self) -> GenerationQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
 
+    def results(self) -> GenerationQuerySet:
+        """Jobs that ended with their results kept, newest first (the gallery)."""
+        return self.filter(state=State.SUCCEEDED).order_by("-created_at")
+
+    def search(self, text: str) -> GenerationQuerySet:
+        """Jobs whose prompt holds every word of `text` (any case, any order)."""
+        jobs = self
+        for word in text.split()[:10]:
+            jobs = jobs.filter(prompt__icontains=word)
+        return jobs
+
     def followed(self) -> GenerationQuerySet:
         """Jobs the poller follows: upstream has them and they have not ended (or were canceled
         after the upstream took them, and are followed only to learn what they cost)."""
@@ -111,6 +122,17 @@ class GenerationQuerySet(models.QuerySet):
         return self.followed().filter(next_check_at__lte=now)
 
 
+def prompt_of(params: dict) -> str:
+    """The words a person wrote for a job (its prompt, description, lines or shots), one line."""
+    params = params or {}
+    text = params.get("prompt") or params.get("gpt_description_prompt") or ""
+    if not text and isinstance(params.get("dialogue"), list):
+        text = " / ".join(str(line.get("text", "")) for line in params["dialogue"])
+    if not text and isinstance(params.get("multi_prompt"), list):
+        text = " / ".join(str(shot.get("prompt", "")) for shot in params["multi_prompt"])
+    return " ".join(str(text).split())
+
+
 class Generation(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey("studio.Workspace", models.PROTECT, related_name="generations")
@@ -120,6 +142,7 @@ class Generation(models.Model):
     model_slug = models.CharField(max_length=64)
     kind = models.CharField(max_length=16)
     params = models.JSONField(default=dict)  # what the person chose, inputs as references
+    prompt = models.TextField(blank=True, default="")  # the words in params, for searching
     request_body = models.JSONField(null=True, blank=True)  # what was sent upstream
     estimate = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
@@ -163,6 +186,11 @@ class Generation(models.Model):
     def __str__(self) -> str:
         return f"{self.model_slug} {self.code}"
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.prompt:
+            self.prompt = prompt_of(self.params)
+        super().save(*args, **kwargs)
+
     @property
     def spec(self):
         from generations import catalog
@@ -175,13 +203,7 @@ class Generation(models.Model):
 
     @property
     def prompt_excerpt(self) -> str:
-        params = self.params or {}
-        text = params.get("prompt") or params.get("gpt_description_prompt") or ""
-        if not text and params.get("dialogue"):
-            text = " / ".join(str(line.get("text", "")) for line in params["dialogue"])
-        if not text and params.get("multi_prompt"):
-            text = " / ".join(str(shot.get("prompt", "")) for shot in params["multi_prompt"])
-        text = " ".join(str(text).split())
+        text = self.prompt or prompt_of(self.params)
         return text[:140] + ("…" if len(text) > 140 else "")
 
     def elapsed(self, now=None) -> float:

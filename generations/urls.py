@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations.views import callbacks, create, files, jobs
+from generations.views import callbacks, create, files, gallery, jobs
 from generations.views import chat as chat_views
 
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("g/<uuid:code>/approve", jobs.approve, name="generation-approve"),
     path("g/<uuid:code>/reject", jobs.reject, name="generation-reject"),
     path("approvals/", jobs.approvals, name="approvals"),
+    path("gallery/", gallery.gallery, name="gallery"),
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
     path("callbacks/<uuid:code>/<str:token>", callbacks.callback, name="callback"),
     path("inputs/<str:token>/<str:filename>", files.input_file, name="input-file"),

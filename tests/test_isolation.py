@@ -156,6 +156,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "generation-approve": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "generation-reject": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),
+    "gallery": signed_in(200),  # the current workspace's results only
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
     "chat-new": row(LOGIN, N, 200, 200, 200, 200, 200),  # empty form: shown again
@@ -389,6 +390,7 @@ REQUESTS: dict[str, Call] = {
     "generation-approve": Call(POST, lambda w: [w.waiting.code]),
     "generation-reject": Call(POST, lambda w: [w.waiting.code]),
     "approvals": Call(GET),
+    "gallery": Call(GET),
     "chat": Call(GET),
     "chat-new": Call(POST),
     "chat-conversation": Call(GET, lambda w: [w.conversation.code]),
@@ -512,6 +514,7 @@ def test_the_watched_secrets_do_show_where_they_may(world: World) -> None:
         ("viewer", "generation", [world.done.code], [DONE_PROMPT, W_NAME]),
         ("viewer", "generation", [world.failed.code], [FAILED_PROMPT]),
         ("admin", "approvals", [], [WAITING_PROMPT]),
+        ("viewer", "gallery", [], [DONE_PROMPT]),
         ("member", "chat", [], [CHAT_TITLE]),
         ("member", "chat-conversation", [world.conversation.code], list(CHAT_SECRETS)),
         ("anonymous", "invitation", [world.invitation.token], [W_NAME]),
@@ -627,7 +630,11 @@ def test_a_private_job_is_seen_by_its_author_and_admins_only(
         assert response.status_code == status, (url, role)
         if status == 404:
             assert PRIVATE_PROMPT not in body_of(response)
-    for page in (reverse("create"), reverse("usage-jobs"), reverse("approvals")):
+    for page in (
+        reverse("create"), reverse("usage-jobs"), reverse("approvals"), reverse("gallery"),
+        f"{reverse('gallery')}?q=private+wisteria",
+        f"{reverse('create')}?model=bg-remover&input={private.pk}",
+    ):  # fmt: skip
         response = client.get(page)
         if status == 404:
             assert PRIVATE_PROMPT not in body_of(response), (page, role)

@@ -69,7 +69,10 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if not slug or not request.membership.can_spend:
         return _page(request, None)
     spec = _spec(slug)
-    return _page(request, spec, GenerationForm(spec, request.membership))
+    form = GenerationForm(spec, request.membership)
+    if request.GET.get("input"):  # "Use in…" from the gallery: that result as the input
+        form.use_result(request.GET["input"])
+    return _page(request, spec, form)
 
 
 @login_required

@@ -1,0 +1,175 @@
+"""The gallery: the workspace's kept results, searched by prompt words, kind, model and author,
+paged, and reused as the input of a new job."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import catalog
+from generations.forms import GenerationForm
+from generations.models import Generation, State, prompt_of
+from studio.models import Membership, Role
+from tests.conftest import make_user
+from tests.test_isolation import add_result
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+
+
+def done(user, workspace, prompt: str, *, slug="flux-2", kind="image", **fields) -> Generation:
+    job = Generation.objects.create(
+        workspace=workspace, user=user, model_slug=slug, kind=kind, params={"prompt": prompt},
+        estimate=5, token=f"t{Generation.objects.count()}", state=State.SUCCEEDED,
+        finished_at=timezone.now(), **fields,
+    )  # fmt: skip
+    add_result(job)
+    return job
+
+
+@pytest.fixture
+def team(alice):
+    workspace = alice.memberships.get().workspace
+    carol = make_user("carol")
+    Membership.objects.filter(user=carol).update(selected_at=None)
+    Membership.objects.create(
+        workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
+    )
+    return workspace, carol
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def codes(response) -> list[str]:
+    return [str(job.code) for job in response.context_data["page"].object_list]
+
+
+def test_it_shows_kept_results_newest_first_and_nothing_else(alice, team) -> None:
+    workspace, carol = team
+    first = done(alice, workspace, "a red fox in snow")
+    second = done(carol, workspace, "a blue whale at dusk")
+    Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "still running"}, estimate=5, token="r", state=State.RUNNING,
+    )  # fmt: skip
+    response = client_for(alice).get(reverse("gallery"))
+    assert codes(response) == [str(second.code), str(first.code)]
+    html = response.content.decode()
+    assert "a red fox in snow" in html
+    assert "still running" not in html
+    assert f"{reverse('generation-file', args=[first.code, 0])}?download=1" in html
+
+
+def test_it_finds_results_by_every_word_of_the_prompt(alice, team) -> None:
+    workspace, carol = team
+    fox = done(alice, workspace, "A Red fox in snow")
+    done(carol, workspace, "a red barn at dawn")
+    gallery = client_for(alice)
+    assert codes(gallery.get(reverse("gallery"), {"q": "snow RED"})) == [str(fox.code)]
+    assert len(codes(gallery.get(reverse("gallery"), {"q": "red"}))) == 2
+    nothing = gallery.get(reverse("gallery"), {"q": "purple"})
+    assert codes(nothing) == []
+    assert "Nothing matches" in nothing.content.decode()
+
+
+def test_it_filters_by_kind_model_and_author(alice, team) -> None:
+    workspace, carol = team
+    image = done(alice, workspace, "a lighthouse")
+    song = done(carol, workspace, "a sea shanty", slug="suno", kind="music")
+    gallery = client_for(alice)
+    assert codes(gallery.get(reverse("gallery"), {"kind": "music"})) == [str(song.code)]
+    assert codes(gallery.get(reverse("gallery"), {"model": "flux-2"})) == [str(image.code)]
+    assert codes(gallery.get(reverse("gallery"), {"mine": "on"})) == [str(image.code)]
+
+
+def test_it_keeps_other_workspaces_and_private_jobs_out(alice, team, bob) -> None:
+    workspace, carol = team
+    done(bob, bob.memberships.get().workspace, "bob's secret harbour")
+    done(alice, workspace, "alice's private sketch", private=True)
+    assert codes(client_for(carol).get(reverse("gallery"))) == []
+    search = client_for(carol).get(reverse("gallery"), {"q": "secret harbour"})
+    assert codes(search) == []
+    assert "bob&#x27;s" not in search.content.decode()
+    assert len(codes(client_for(alice).get(reverse("gallery")))) == 1  # her own private one
+
+
+def test_it_pages_and_htmx_gets_the_results_alone(alice, team) -> None:
+    workspace, _ = team
+    for i in range(30):
+        done(alice, workspace, f"tile number {i}")
+    gallery = client_for(alice)
+    first = gallery.get(reverse("gallery"), {"q": "tile"})
+    assert len(codes(first)) == 24
+    assert "page 1 of 2" in first.content.decode()
+    second = gallery.get(reverse("gallery"), {"q": "tile", "page": 2}, HTTP_HX_REQUEST="true",
+                         HTTP_HX_TARGET="gallery-results")  # fmt: skip
+    html = second.content.decode()
+    assert len(codes(second)) == 6
+    assert html.lstrip().startswith('<section id="gallery-results"')
+    assert "<html" not in html
+
+
+def test_a_result_is_used_as_the_input_of_a_new_job(alice, team) -> None:
+    workspace, carol = team
+    job = done(alice, workspace, "a portrait to cut out")
+    result = job.files.get()
+    page = client_for(carol).get(reverse("gallery")).content.decode()
+    use = f"{reverse('create')}?model=bg-remover&amp;input={result.pk}"
+    assert use in page
+    form = client_for(carol).get(reverse("create"), {"model": "bg-remover", "input": result.pk})
+    assert f'<option value="{result.pk}" selected>' in form.content.decode()
+
+
+def test_an_older_result_than_the_picker_lists_can_still_be_used(alice, team, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = "https://studio.example"
+    workspace, _ = team
+    old = done(alice, workspace, "the oldest portrait")
+    Generation.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(1))
+    for i in range(61):  # the picker lists the newest 60
+        done(alice, workspace, f"newer {i}")
+    result = old.files.get()
+    form = client_for(alice).get(reverse("create"), {"model": "bg-remover", "input": result.pk})
+    assert f'<option value="{result.pk}" selected>' in form.content.decode()
+    membership = alice.memberships.get(workspace=workspace)
+    posted = GenerationForm(
+        catalog.get("bg-remover"), membership, {"token": "x", "image__pick": str(result.pk)}
+    )
+    assert posted.is_valid(), posted.errors
+    assert posted.cleaned_data["image__pick"] == str(result.pk)
+
+
+def test_viewers_browse_but_are_not_offered_to_use_results(alice, team) -> None:
+    workspace, _ = team
+    done(alice, workspace, "a view only")
+    viewer = make_user("vera")
+    Membership.objects.filter(user=viewer).update(selected_at=None)
+    Membership.objects.create(
+        workspace=workspace, user=viewer, role=Role.VIEWER, selected_at=timezone.now()
+    )
+    html = client_for(viewer).get(reverse("gallery")).content.decode()
+    assert "a view only" in html
+    assert "Use in…" not in html
+
+
+def test_every_job_keeps_its_prompt_words_for_searching() -> None:
+    assert prompt_of({"prompt": "  two\n words "}) == "two words"
+    assert prompt_of({"gpt_description_prompt": "a shanty"}) == "a shanty"
+    assert prompt_of({"dialogue": [{"text": "Hi"}, {"text": "there"}]}) == "Hi / there"
+    assert prompt_of({"multi_prompt": [{"prompt": "shot one"}]}) == "shot one"
+    assert prompt_of({"image": {"url": "https://x.test/a.png"}}) == ""
