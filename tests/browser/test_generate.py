@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 
 import pytest
@@ -36,9 +37,27 @@ def test_it_runs_an_image_and_shows_it_live(page) -> None:
     expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
     expect(card.locator("img")).to_have_count(3)
     assert card.locator("img").first.evaluate("img => img.naturalWidth") > 0
+
     if os.environ.get("STUDIO_SCREENSHOTS"):
         page.set_viewport_size({"width": 1280, "height": 860})
         page.screenshot(path=f"{os.environ['STUDIO_SCREENSHOTS']}/create.png")
+
+    # The result is in the gallery, found by words of its prompt, and used in a new job.
+    page.get_by_role("link", name="Gallery").click()
+    page.get_by_label("Search prompts").fill("night lighthouse")
+    expect(page).to_have_url(re.compile(r"q=night(\+|%20)lighthouse"))  # htmx, address kept
+    expect(page.locator(".gallery-item")).to_have_count(1)
+    assert page.locator(".gallery-item img").evaluate("img => img.naturalWidth") > 0
+    if os.environ.get("STUDIO_SCREENSHOTS"):
+        page.screenshot(path=f"{os.environ['STUDIO_SCREENSHOTS']}/gallery.png")
+    page.get_by_label("Search prompts").fill("purple elephant")
+    expect(page.get_by_text("Nothing matches")).to_be_visible()
+    page.get_by_label("Search prompts").fill("lighthouse")
+    expect(page.locator(".gallery-item")).to_have_count(1)
+    page.locator(".use-in summary").click()
+    page.get_by_role("link", name="Background Remover", exact=True).click()
+    picked = page.get_by_label("From the gallery").locator("option:checked")
+    expect(picked).to_contain_text("a lighthouse on a blue sea")
 
 
 def test_it_shows_errors_next_to_fields_without_sending(page) -> None:
