@@ -270,7 +270,11 @@ class GenerationForm(forms.Form):
 
     def raw_params(self) -> dict[str, Any]:
         """Best-effort parameters from the submitted data, unvalidated: for the live estimate."""
-        data = self.data if self.is_bound else _as_data(self.initial)
+        if self.is_bound:
+            data = self.data
+        else:  # what the fields show: each field's default, then the form's initial values
+            shown = {name: field.initial for name, field in self.fields.items()}
+            data = _as_data({**shown, **self.initial})
         params: dict[str, Any] = {}
         if "model" in self.fields:
             params["model"] = data.get("model")
@@ -303,6 +307,16 @@ class GenerationForm(forms.Form):
     def estimate(self) -> int:
         """Credits for what the form holds now (file inputs never change a price)."""
         return self.spec.estimate(self.raw_params())
+
+    def estimate_blocked_by(self) -> str:
+        """The label of a value typed in that the model refuses (its price would be for a job
+        that cannot run); "" when every value given is allowed. Blank fields do not count."""
+        params = self.raw_params()
+        for name in self.spec.validate(params):
+            param = self.spec.param(name)
+            if param is not None and params.get(name) not in (None, "", []):
+                return param.label
+        return ""
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -360,11 +374,22 @@ class GenerationForm(forms.Form):
         multiple = param.kind == "image_urls"
         refs: list[dict] = []
         text = (cleaned.get(name) or "").strip()
-        for line in text.split() if multiple else ([text] if text else []):
+        lines = text.split() if multiple else ([text] if text else [])
+        refused: dict[str, str] = {}  # line: why
+        for line in lines:
             try:
                 refs.append({"url": urlsafety.check_public_url(line)})
             except urlsafety.UnsafeURL as e:
-                self.add_error(name, str(e))
+                refused[line] = str(e)
+        if not multiple:
+            for message in refused.values():
+                self.add_error(name, message)
+        elif not refs and set(refused.values()) == {urlsafety.MSG_NO_SCHEME}:
+            # e.g. "not a url": three words, one mistake
+            self.add_error(name, "None of this is a link: put one full link (https://…) a line.")
+        else:
+            for line, message in refused.items():
+                self.add_error(name, f"{line[:80]}: {message}")
         files = cleaned.get(f"{name}__upload") or []
         files = files if isinstance(files, list) else [files]
         wanted = INPUT_TYPES[param.kind]

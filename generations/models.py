@@ -202,6 +202,13 @@ class Generation(models.Model):
         return self.state in ACTIVE_STATES
 
     @property
+    def cost(self):
+        """Credits this job has taken so far: its hold while open, then what it was charged."""
+        from studio.ledger import job_cost
+
+        return job_cost(self)
+
+    @property
     def prompt_excerpt(self) -> str:
         text = self.prompt or prompt_of(self.params)
         return text[:140] + ("…" if len(text) > 140 else "")

@@ -10,9 +10,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from generations.models import Conversation, Message
 from generations.views import chat
+from studio.models import Membership, Role
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +340,18 @@ def test_it_stops_a_chat_over_budget_before_sending(
     assert "needs 5 credits" in reply.error_message
     assert reply.complete
     assert upstream.sandbox.state.account(settings.SANDBOX_API_KEY)["balance"] == before
+
+
+def test_a_viewer_reads_the_chat_page_without_a_box_to_type_in(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    vera = make_user("vera")
+    Membership.objects.filter(user=vera).update(selected_at=None)
+    Membership.objects.create(
+        workspace=workspace, user=vera, role=Role.VIEWER, selected_at=timezone.now()
+    )
+    viewer = Client()
+    viewer.force_login(vera)
+    page = viewer.get("/chat/").content.decode()
+    assert "You can look, not spend" in page
+    assert 'id="chat-form"' not in page
+    assert viewer.post("/chat/new", {"content": "hello"}).status_code == 404  # still refused

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -14,6 +15,7 @@ from PIL import Image
 
 from generations import catalog, client, tasks
 from generations.models import Generation, GenerationFile, State, Upload
+from studio import ledger
 from tests.conftest import make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +111,8 @@ def test_it_renders_and_estimates_every_model(alice_client) -> None:
             continue
         page = alice_client.get(f"/?model={spec.slug}")
         assert page.status_code == 200, spec.slug
-        assert f"{spec.estimate()} credit" in page.content.decode(), spec.slug
+        shown = f"Estimated cost: <strong>{spec.estimate()} credit"  # defaults, before a change
+        assert shown in page.content.decode(), spec.slug
 
 
 def test_it_updates_the_estimate_as_parameters_change(alice_client) -> None:
@@ -352,6 +355,31 @@ def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upst
     assert not running.files.exists()  # the late result is dropped
 
 
+def test_a_canceled_or_failed_card_says_what_it_cost(alice, alice_client) -> None:
+    workspace = alice.memberships.get().workspace
+    sent = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="kling-3", kind="video",
+        params={"prompt": "a slow dog"}, estimate=300, token="c1", state=State.RUNNING,
+        upstream_task_id="task-c1", accepted_at=timezone.now(),
+    )  # fmt: skip
+    ledger.hold(sent)
+    card = alice_client.post(f"/g/{sent.code}/cancel", HTTP_HX_REQUEST="true").content.decode()
+    assert "its 300-credit hold stays until API in One says what it charged" in card
+    assert "Canceled." not in alice_client.get("/").content.decode()  # said on the card only
+    sent.refresh_from_db()
+    sent.close_bill(True, Decimal(300))  # the service ran it anyway
+    card = alice_client.get(f"/g/{sent.code}/card").content.decode()
+    assert "Charged 300 credits: API in One did the work." in card
+    failed = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": "x"}, estimate=1, token="c2", state=State.RUNNING,
+    )  # fmt: skip
+    ledger.hold(failed)
+    failed.fail("upstream_failed", "API in One: it broke")
+    card = alice_client.get(f"/g/{failed.code}/card").content.decode()
+    assert "Nothing charged: its hold was released." in card
+
+
 def test_it_polls_while_active_and_stops_when_done(alice, alice_client) -> None:
     workspace = alice.memberships.get().workspace
     running = Generation.objects.create(
@@ -476,3 +504,54 @@ def test_it_takes_a_replayed_callback_as_one_more_look(
     assert generation.state == State.SUCCEEDED
     assert generation.files.count() == files
     assert generation.ledger.count() == entries
+
+
+def test_it_gives_no_price_for_a_value_the_model_refuses(alice_client) -> None:
+    """Imagen takes 1-4 images: 5 would be priced as 4 (or 0 as 1) for a job that cannot run."""
+    for count in ("5", "0"):
+        response = alice_client.post("/create/imagen-4/estimate", {"num_images": count})
+        html = response.content.decode()
+        assert "<strong>—</strong>" in html, count
+        assert "Number of images is not allowed" in html
+    blank_prompt = alice_client.post("/create/imagen-4/estimate", {"num_images": "2"})
+    assert "16 credits" in blank_prompt.content.decode()  # a field not filled in yet is fine
+
+
+def test_a_wrong_reference_link_is_said_once(alice_client) -> None:
+    page = alice_client.post(
+        "/create/flux-2/", {"token": "u1", "prompt": "a cat", "input_urls": "not a url"}
+    )
+    errors = page.context["form"].errors["input_urls"]
+    assert errors == ["None of this is a link: put one full link (https://…) a line."]
+    page = alice_client.post(
+        "/create/flux-2/",
+        {"token": "u2", "prompt": "a cat",
+         "input_urls": "https://93.184.216.34/a.png\nhttp://169.254.169.254/latest"},
+    )  # fmt: skip
+    [error] = page.context["form"].errors["input_urls"]
+    assert error.startswith("http://169.254.169.254/latest: ")
+    assert Generation.objects.count() == 0
+
+
+def test_enter_in_a_field_runs_the_job_not_a_row_button(alice_client) -> None:
+    """Enter presses a form's first submit button: it must be Run, not "Add a shot"."""
+    html = alice_client.get("/?model=kling-3").content.decode()
+    form = html[html.index('<form id="generation-form"') :]
+    first = form[form.index("<button") : form.index("</button>")]
+    assert 'type="submit"' in first
+    assert "formaction" not in first
+    assert "name=" not in first.split(">")[0]
+
+
+def test_choosing_a_model_marks_it_in_the_list(alice_client) -> None:
+    """htmx swaps the form; the list of models comes along (out of band) with the new one
+    marked as the current one."""
+    html = alice_client.get("/?model=imagen-4", HTTP_HX_REQUEST="true",
+                            HTTP_HX_TARGET="model-panel").content.decode()  # fmt: skip
+    picker = html[html.index('<nav id="model-picker"') : html.index("</nav>")]
+    assert 'hx-swap-oob="true"' in picker
+    current = picker[: picker.index('aria-current="true"')]
+    assert current.rsplit("<a ", 1)[1].startswith('href="?model=imagen-4"')
+    full = alice_client.get("/?model=imagen-4").content.decode()
+    assert full.count('<nav id="model-picker"') == 1
+    assert "hx-swap-oob" not in full

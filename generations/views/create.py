@@ -127,10 +127,8 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
     spec = _spec(slug)
     form = GenerationForm(spec, request.membership, request.POST)
-    credits = spec.estimate(form.raw_params())
-    return TemplateResponse(
-        request, "generations/create.html#estimate", {"estimate": credits, "spec": spec}
-    )
+    context = {"estimate": form.estimate(), "blocked_by": form.estimate_blocked_by(), "spec": spec}
+    return TemplateResponse(request, "generations/create.html#estimate", context)
 
 
 @login_required

@@ -42,10 +42,11 @@ def cancel(request: HtmxHttpRequest, code) -> HttpResponse:
     generation = get_generation(request, code)
     if generation.user_id != request.user.pk and not request.membership.can_manage:
         raise Http404("Only its author or an admin cancels a job")
-    if generation.cancel():
-        messages.info(request, "Canceled. If the service still finishes it, the result is dropped.")
-    if request.htmx:
+    canceled = generation.cancel()
+    if request.htmx:  # the card says it
         return _card(request, generation)
+    if canceled:
+        messages.info(request, "Canceled. If the service still finishes it, the result is dropped.")
     return redirect("generation", code=generation.code)
 
 
