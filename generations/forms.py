@@ -187,10 +187,7 @@ class GenerationForm(forms.Form):
         if older:  # a result older than the list shows, chosen in the gallery ("Use in…")
             candidates = GenerationFile.objects.filter(generation__in=visible, kind=kind)
             picks += candidates.filter(pk__in=older).select_related("generation")
-        choices = [
-            (str(f.pk), f"{f.generation.model_slug} · {f.generation.prompt_excerpt[:40]}")
-            for f in picks
-        ]
+        choices = [(str(f.pk), _pick_label(f)) for f in picks]
         pick_field = forms.MultipleChoiceField if multiple else forms.ChoiceField
         if not multiple:
             choices = [("", "—"), *choices]
@@ -221,8 +218,7 @@ class GenerationForm(forms.Form):
             field = self.fields[f"{param.name}__pick"]
             value = str(result.pk)
             if value not in {str(key) for key, _ in field.choices}:  # older than the list shows
-                label = f"{result.generation.model_slug} · {result.generation.prompt_excerpt[:40]}"
-                field.choices = [*field.choices, (value, label)]
+                field.choices = [*field.choices, (value, _pick_label(result))]
             field.initial = [value] if param.kind == "image_urls" else value
             return True
         return False
@@ -443,6 +439,13 @@ def _as_data(initial: dict) -> dict:
         elif value is not None:
             data[key] = str(value)
     return data
+
+
+def _pick_label(result: GenerationFile) -> str:
+    """How an earlier result is offered as an input: model, prompt, and which of its files."""
+    job = result.generation
+    number = f" · #{result.position + 1}" if result.position else ""
+    return f"{job.model_slug} · {job.prompt_excerpt[:40]}{number}"
 
 
 def _sub_label(sub: catalog.SubModel) -> str:

@@ -8,6 +8,7 @@ counts its hold; once settled, its real cost.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from urllib.parse import quote_plus
 
 from django.contrib.auth import get_user_model
 from django.db.models import Sum
+from django.utils import dateformat
 from django.utils.html import escape
 
 from generations import catalog
@@ -55,11 +57,16 @@ class Report:
     groups: list[str] = field(default_factory=list)
     cells: dict[tuple[dt.date, str], Decimal] = field(default_factory=dict)
     by_group: dict[str, Decimal] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # what each group is called on the page
     total: Decimal = Decimal(0)
 
     def rows(self) -> list[tuple[dt.date, str, Decimal]]:
         return [(b, g, self.cells[(b, g)]) for b in self.buckets for g in self.groups
                 if (b, g) in self.cells]  # fmt: skip
+
+    def table(self) -> list[tuple[str, str, Decimal]]:
+        """(value for links, name to show, credits) per group, most credits first."""
+        return [(g, self.labels.get(g, g), value) for g, value in self.by_group.items()]
 
 
 def entries(workspace, filters: Filters, *, only_member_id: int | None = None):
@@ -104,7 +111,10 @@ def build(workspace, filters: Filters, *, only_member_id: int | None = None) -> 
     by_group: dict[str, Decimal] = defaultdict(Decimal)
     for (_, name), value in report.cells.items():
         by_group[name] += value
-    report.by_group = dict(sorted(by_group.items(), key=lambda item: (-item[1], item[0])))
+    report.labels = {group: group_label(filters.group, group) for group in by_group}
+    report.by_group = dict(
+        sorted(by_group.items(), key=lambda item: (-item[1], report.labels[item[0]]))
+    )
     report.groups = list(report.by_group)
     report.total = sum(by_group.values(), Decimal(0))
     return report
@@ -127,6 +137,17 @@ def _names(group: str, values: set) -> dict:
     if group == "kind":
         return {slug: _kind_of(slug or "") for slug in values}
     return {slug: slug or "(deleted)" for slug in values}
+
+
+def group_label(group: str, value: str) -> str:
+    """The name shown for a group's value: a model's name rather than its slug (which stays the
+    value in links and the CSV). Unknown slugs show as they are."""
+    if group != "model":
+        return value
+    try:
+        return catalog.get(value).name
+    except KeyError:
+        return value
 
 
 def _kind_of(slug: str) -> str:
@@ -164,10 +185,13 @@ def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, s
 
     With few buckets every piece of a bar is its own link (that member's jobs that day). With
     many (`DENSE`), a piece is a sliver a pointer cannot hit: each colour is then one path, and
-    each bucket one see-through link over its whole bar, titled with its pieces."""
+    each bucket one see-through link over its whole bar, titled with its pieces.
+
+    `{jobs}` stands for the jobs page's URL with the page's other filters, ending in "?" or
+    "&amp;"; each bar's query adds its own dates (and group), so no key appears twice."""
     if not buckets:
         return "".join(
-            f'<a href="{{jobs}}&amp;{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
+            f'<a href="{{jobs}}{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
             f'width="{bar.width}" height="{bar.height}" fill="{bar.color}">'
             f"<title>{escape(bar.label)}</title></rect></a>"
             for bar in bars
@@ -177,11 +201,23 @@ def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, s
         paths[bar.color].append(f"M{bar.x} {bar.y}h{bar.width}v{bar.height}h-{bar.width}z")
     shapes = [f'<path fill="{color}" d="{"".join(d)}"/>' for color, d in paths.items()]
     links = [
-        f'<a href="{{jobs}}&amp;{escape(query)}"><rect class="hit" x="{x}" y="8" '
+        f'<a href="{{jobs}}{escape(query)}"><rect class="hit" x="{x}" y="8" '
         f'width="{width}" height="{height}"><title>{escape(label)}</title></rect></a>'
         for x, width, height, query, label in buckets
     ]
     return "".join(shapes) + "".join(links)
+
+
+def span(filters: Filters) -> list[dt.date]:
+    """Every bucket from the range's start to its end, with credits or not: the chart's time
+    axis, so that one busy day in a year is a thin bar in its place."""
+    bucket_of = _bucketer(filters.bucket)
+    first, last = bucket_of(filters.start), bucket_of(filters.end)
+    buckets = []
+    while first <= last:
+        buckets.append(first)
+        first = bucket_end(first, filters.bucket) + dt.timedelta(days=1)
+    return buckets
 
 
 def bucket_end(start: dt.date, bucket: str) -> dt.date:
@@ -193,26 +229,44 @@ def bucket_end(start: dt.date, bucket: str) -> dt.date:
     return start
 
 
+def axis_label(start: dt.date, bucket: str) -> str:
+    """Under a bar: the month ("Nov 2026"), or the day a day or week starts ("Nov 16")."""
+    return dateformat.format(start, "M Y" if bucket == "month" else "M j")
+
+
+def _when(start: dt.date, bucket: str) -> str:
+    """A bucket in a bar's title."""
+    if bucket == "month":
+        return dateformat.format(start, "F Y")
+    if bucket == "week":
+        return f"week of {start}"
+    return str(start)
+
+
 PALETTE = ("#4338ca", "#0e9f6e", "#d97706", "#dc2626", "#0891b2", "#7c3aed", "#65a30d",
            "#db2777", "#94a3b8")  # fmt: skip
 
 
 def chart(report: Report, width: int = 720, height: int = 260) -> dict:
-    """Stacked bars as SVG geometry: one bar per bucket, one colour per group."""
+    """Stacked bars as SVG geometry: one slot per bucket of the range (empty ones too, so the
+    time axis is true), one colour per group."""
+    filters = report.filters
     series = report.groups[:MAX_SERIES]
     others = set(report.groups[MAX_SERIES:])
     colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(series)}
     if others:
         colors["others"] = PALETTE[-1]
+    names = {**report.labels, "others": "others"}
     totals = defaultdict(Decimal)
     for (bucket, _), value in report.cells.items():
         totals[bucket] += value
     peak = max([*totals.values(), Decimal(1)])
     left, bottom = 48, 24
     plot_w, plot_h = width - left - 8, height - bottom - 8
-    n = max(1, len(report.buckets))
+    axis = span(filters)
+    n = max(1, len(axis))
     slot = plot_w / n
-    bar_w = max(2.0, slot * 0.7)
+    bar_w = min(slot, max(2.0, slot * 0.7))
     others_by_bucket: dict[dt.date, Decimal] = defaultdict(Decimal)
     for (bucket, group), value in report.cells.items():
         if group in others:
@@ -221,10 +275,19 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
     dense = n > DENSE
     bars: list[Bar] = []
     links: list[tuple[float, float, float, str, str]] = []
-    for i, bucket in enumerate(report.buckets):
+    for i, bucket in enumerate(axis):
+        if bucket not in totals:
+            continue  # an empty slot: no bar, and no link to no jobs
         y = float(plot_h) + 8
         x = round(left + i * slot + (slot - bar_w) / 2, 1)
-        dates = f"start={bucket}&end={bucket_end(bucket, report.filters.bucket)}&bucket=day"
+        # The jobs behind the bar: its bucket, within the report's range (a week or month can
+        # start before the range or end after it).
+        first, last = (
+            max(bucket, filters.start),
+            min(bucket_end(bucket, filters.bucket), filters.end),
+        )
+        dates = f"start={first}&end={last}&bucket=day"
+        when = _when(bucket, filters.bucket)
         stacks = [(g, report.cells.get((bucket, g), ZERO)) for g in series]
         if others:
             stacks.append(("others", others_by_bucket[bucket]))
@@ -233,24 +296,26 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
             h = float(value / peak) * plot_h
             y -= h
             query = f"{dates}&value={quoted[group]}" if group in quoted else dates
-            label = "" if dense else f"{bucket} · {group}: {value.normalize():f} credits"
+            label = "" if dense else f"{when} · {names[group]}: {value.normalize():f} credits"
             bars.append(
                 Bar(x, round(y, 1), round(bar_w, 1), round(h, 1), colors[group], label, value,
                     bucket, group, query)
             )  # fmt: skip
         if dense:
-            pieces = ", ".join(f"{group} {value.normalize():f}" for group, value in stacks)
-            label = f"{bucket}: {totals[bucket].normalize():f} credits ({pieces})"
+            pieces = ", ".join(f"{names[group]} {value.normalize():f}" for group, value in stacks)
+            label = f"{when}: {totals[bucket].normalize():f} credits ({pieces})"
             links.append((round(left + i * slot, 1), round(slot, 2), plot_h, dates, label))
     ticks = [
         (8 + plot_h - plot_h * f, (peak * Decimal(str(f))).quantize(Decimal(1)))
         for f in (0, 0.5, 1)
     ]
-    labels_every = max(1, n // 8)
+    # Room for a label at up to 12px (narrow screens) and a gap: "Nov 2026" or "Nov 16".
+    label_w = (8 if filters.bucket == "month" else 6) * 7.4 + 6
+    labels_every = max(1, math.ceil(label_w / slot))
     labels = [
-        (left + i * slot + slot / 2, b)
-        for i, b in enumerate(report.buckets)
-        if i % labels_every == 0
+        (round(left + i * slot + slot / 2, 1), axis_label(b, filters.bucket))
+        for i, b in enumerate(axis)
+        if i % labels_every == 0 and left + i * slot + slot / 2 + label_w / 2 - 4 <= width
     ]
     return {
         "width": width,
@@ -261,5 +326,5 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         "left": left,
         "labels": labels,
         "baseline": 8 + plot_h,
-        "legend": list(colors.items()),
+        "legend": [(names[group], color) for group, color in colors.items()],
     }

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -83,10 +83,22 @@ def _report(request: HttpRequest):
     if not form.is_valid():
         return membership, form, None
     filters = form.filters()
-    if not request.GET:  # show the defaults it used in the fields
-        form = UsageFilters(initial={"start": filters.start, "end": filters.end})
+    if not (request.GET.get("start") and request.GET.get("end")):
+        # Show the dates it used in the fields (and carry them in the page's links).
+        shown = request.GET.copy()
+        shown["start"], shown["end"] = filters.start.isoformat(), filters.end.isoformat()
+        form = UsageFilters(shown)
+        form.full_clean()
     report = usage.build(membership.workspace, filters, only_member_id=only)
     return membership, form, report
+
+
+def _query(data: QueryDict, *drop: str) -> str:
+    """The page's query without the keys a link sets itself, so that none appears twice."""
+    kept = data.copy()
+    for key in drop:
+        kept.pop(key, None)
+    return kept.urlencode()
 
 
 @login_required
@@ -100,10 +112,12 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     }
     if report is not None:
         context["chart"] = usage.chart(report)
-        context["query"] = request.GET.urlencode()
+        context["query"] = _query(form.data)
+        context["group_query"] = _query(form.data, "value")
         filters = report.filters
         context["workspace_total"] = usage.total(membership.workspace, filters)
-        jobs_url = escape(f"{reverse('usage-jobs')}?{request.GET.urlencode()}")
+        others = _query(form.data, "start", "end", "bucket", "value")
+        jobs_url = escape(f"{reverse('usage-jobs')}?{others}{'&' if others else ''}")
         context["bar_markup"] = mark_safe(
             context["chart"]["bar_markup"].replace("{jobs}", jobs_url)
         )
@@ -159,5 +173,11 @@ def usage_jobs(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "studio/usage_jobs.html",
-        {"rows": rows, "report": report, "value": group_value, "form": form},
+        {
+            "rows": rows,
+            "report": report,
+            "value": group_value,
+            "label": usage.group_label(filters.group, group_value),
+            "form": form,
+        },
     )
