@@ -127,6 +127,7 @@ class Allowance:
     period: str
     resets_at: datetime | None
     pool_left: Decimal | None
+    at: datetime | None = None  # the moment it was worked out: `resets_in` counts from here
 
     @property
     def alert_floor(self) -> Decimal | None:
@@ -137,6 +138,31 @@ class Allowance:
     def spendable(self) -> Decimal | None:
         values = [v for v in (self.left, self.pool_left) if v is not None]
         return min(values) if values else None
+
+    @property
+    def this_period(self) -> str:
+        """The budget's period as a sentence says it: "today", "this week"."""
+        return "today" if self.period == Budget.Period.DAY else f"this {self.period}"
+
+    @property
+    def resets_in(self) -> str | None:
+        """How long until the budget resets, as people say it: "5 hours", "3 days"."""
+        if self.resets_at is None:
+            return None
+        return self.duration((self.resets_at - (self.at or timezone.now())).total_seconds())
+
+    @staticmethod
+    def duration(seconds: float) -> str:
+        """Minutes under an hour, hours under a day, days after that, to the nearest one (a
+        daily budget never "resets in 0 days")."""
+        minutes = max(1, int(seconds / 60 + 0.5))
+        if minutes < 60:
+            return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        hours = int(seconds / 3600 + 0.5)
+        if hours < 24:
+            return f"{hours} hour{'s' if hours != 1 else ''}"
+        days = int(seconds / 86400 + 0.5)
+        return f"{days} day{'s' if days != 1 else ''}"
 
 
 ALERT_SHARE = Decimal("0.8")  # warn when this share of a budget is used
@@ -151,17 +177,19 @@ def alert(workspace: Workspace, member_id: int, now: datetime | None = None) -> 
     used = room.limit - room.left
     if used < room.limit * ALERT_SHARE:
         return None
-    start, resets_at = period_bounds(room.period, now)
-    days = max(0, (resets_at - now).days)
+    start, _ = period_bounds(room.period, now)
     text = (
-        f"You have used {fmt(used)} of your {fmt(room.limit)} credits this {room.period}; "
-        f"it resets in {days} day{'s' if days != 1 else ''}."
+        f"You have used {fmt(used)} of your {fmt(room.limit)} credits {room.this_period}; "
+        f"it resets in {room.resets_in}."
     )
-    elapsed = max((now - start).total_seconds() / 86400, 1 / 24)
-    pace = used / Decimal(str(elapsed))
+    elapsed = max((now - start).total_seconds(), 3600.0)
+    pace = used / Decimal(str(elapsed))  # credits a second
     if room.left > 0 and pace > 0:
-        runs_out = room.left / pace
-        text += f" At this pace it runs out in {runs_out:.1f} days."
+        runs_out = float(room.left / pace)
+        if room.resets_at and runs_out >= (room.resets_at - now).total_seconds():
+            text += " At this pace it lasts until then."
+        else:
+            text += f" At this pace it runs out in about {Allowance.duration(runs_out)}."
     elif room.left <= 0:
         text += " New jobs wait until then, or ask an admin to raise it."
     return text
@@ -180,7 +208,7 @@ def allowance(workspace: Workspace, member_id: int, now: datetime | None = None)
         limit = budget.limit
         left = budget.limit - spent(workspace.pk, member_id, since=start)
     pool_left = workspace.pool_balance if workspace.pool_enabled else None
-    return Allowance(left, limit, period, resets_at, pool_left)
+    return Allowance(left, limit, period, resets_at, pool_left, at=now)
 
 
 def _admins(workspace: Workspace) -> str:
@@ -201,12 +229,10 @@ def _check_fits(workspace: Workspace, member_id: int, amount: Decimal) -> None:
             f"{fmt(max(room.pool_left, ZERO))} left. Ask {_admins(workspace)} to add credits."
         )
     if room.left is not None and amount > room.left:
-        days = max(0, (room.resets_at - now).days) if room.resets_at else 0
-        when = "tomorrow" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
         raise BudgetExceeded(
             f"This job needs {fmt(amount)} credits but you have {fmt(max(room.left, ZERO))} of "
-            f"your {fmt(room.limit)} left this {room.period}; it resets {when} "
-            f"({room.resets_at:%Y-%m-%d}). Ask {_admins(workspace)} to raise your limit."
+            f"your {fmt(room.limit)} left {room.this_period}; it resets in {room.resets_in} "
+            f"({room.resets_at:%Y-%m-%d %H:%M} UTC). Ask {_admins(workspace)} to raise your limit."
         )
 
 

@@ -32,15 +32,51 @@ class AdjustForm(forms.Form):
 
 
 class BudgetForm(forms.ModelForm):
+    """A member's limit and period. The model keeps "no limit" as period "none" (its limit then
+    unused); here no limit is an empty limit, never a "0" that reads as a limit of zero."""
+
+    limit = forms.DecimalField(
+        required=False,
+        max_digits=14,
+        decimal_places=4,
+        min_value=0,
+        error_messages={"min_value": "A limit is zero or more credits."},
+        widget=forms.NumberInput(attrs={"placeholder": "No limit", "min": "0"}),
+    )
+
     class Meta:
         model = Budget
         fields = ["limit", "period"]
 
-    def clean_limit(self):
-        limit = self.cleaned_data["limit"]
-        if limit < 0:
-            raise ValidationError("A limit is zero or more credits.")
-        return limit
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.period == Budget.Period.NONE:
+            self.initial["limit"] = None
+        elif not self.is_bound:
+            self.initial["limit"] = ledger.fmt(self.instance.limit)  # 10, not 10.0000
+
+    def clean(self) -> dict:
+        data = super().clean()
+        limit, period = data.get("limit"), data.get("period")
+        if "limit" in self.errors or not period:
+            return data
+        if period == Budget.Period.NONE and limit is not None and "period" not in self.changed_data:
+            # A limit typed for a member who has none, the period left at "No limit": asked
+            # for a limit, so saying "no limit" would drop it.
+            self.add_error(
+                "period",
+                f"A limit of {ledger.fmt(limit)} credits needs a period: per day, week or month "
+                "(or leave the limit empty for no limit).",
+            )
+        elif limit is None or period == Budget.Period.NONE:
+            data["limit"], data["period"] = ledger.ZERO, Budget.Period.NONE
+        return data
+
+    def describe(self) -> str:
+        """The saved budget in words, for the audit log and the confirmation."""
+        if self.instance.period == Budget.Period.NONE:
+            return "no limit"
+        return f"{ledger.fmt(self.instance.limit)} per {self.instance.period}"
 
 
 def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateResponse:
@@ -53,6 +89,12 @@ def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateRes
         rows.append((member, BudgetForm(instance=budget, prefix=f"m{member.pk}"), room))
     context = {
         "workspace": workspace,
+        # Off, the pool's balance is only grants minus spending, often below zero: what was
+        # spent says more. On, a balance below zero is an overdraft that refuses every job.
+        "spent": None if workspace.pool_enabled else ledger.spent(workspace.pk, None),
+        "overdrawn": -workspace.pool_balance
+        if workspace.pool_enabled and workspace.pool_balance < 0
+        else None,
         "rows": rows,
         "grant_form": forms_.get("grant_form") or GrantForm(),
         "adjust_form": forms_.get("adjust_form") or AdjustForm(),
@@ -144,12 +186,12 @@ def budget(request: HttpRequest, membership_id: int) -> HttpResponse:
     instance = Budget.objects.filter(membership=member).first() or Budget(membership=member)
     form = BudgetForm(request.POST, instance=instance, prefix=f"m{member.pk}")
     if form.is_valid():
-        saved = form.save()
+        form.save()
         AuditEvent.record(
             admin.workspace, request.user, "budget changed",
-            f"{member.user.username}: {ledger.fmt(saved.limit)} per {saved.period}",
+            f"{member.user.username}: {form.describe()}",
         )  # fmt: skip
-        messages.success(request, f"{member.user.username}'s budget is saved.")
+        messages.success(request, f"{member.user.username}'s budget is saved: {form.describe()}.")
     else:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("credits")

@@ -121,10 +121,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         context["bar_markup"] = mark_safe(
             context["chart"]["bar_markup"].replace("{jobs}", jobs_url)
         )
-        room = ledger.allowance(membership.workspace, request.user.pk)
-        context["allowance"] = room
-        if room.resets_at:
-            context["resets_in"] = max(0, (room.resets_at - timezone.now()).days)
+        context["allowance"] = ledger.allowance(membership.workspace, request.user.pk)
     return TemplateResponse(request, "studio/usage.html", context)
 
 

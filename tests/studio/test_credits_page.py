@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from generations.models import Generation
 from studio import ledger
-from studio.models import Budget, LedgerEntry, Membership, Role, Workspace
+from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Role, Workspace
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_it_warns_a_member_near_their_limit_with_a_forecast(alice, carol) -> Non
     ledger.hold(generation)
     page = client_for(carol).get("/").content.decode()
     assert "You have used 85 of your 100 credits this month" in page
-    assert "At this pace it runs out in" in page
+    assert "At this pace it runs out in" in page or "At this pace it lasts until then" in page
     assert "You have used" not in client_for(alice).get("/").content.decode()
 
 
@@ -109,3 +110,71 @@ def test_it_notes_members_near_their_limit_for_admins(alice, carol) -> None:
     ledger.hold(generation)
     page = client_for(alice).get("/credits/").content.decode()
     assert "near its limit" in page
+
+
+def test_it_says_what_was_spent_while_the_pool_is_off(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    generation = Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={}, estimate=323, token="spent",
+    )  # fmt: skip
+    ledger.hold(generation)  # a fresh workspace: no credits added, the pool off
+    client = client_for(alice)
+    page = client.get("/credits/").content.decode()
+    assert "Pool off: jobs are not checked against a pool." in page
+    assert "<strong>323</strong> credits spent so far" in page
+    assert "-323" not in page.split("Recent ledger entries")[0]  # no negative balance shown
+    client.post("/credits/pool", {"pool_enabled": "on"})
+    page = client.get("/credits/").content.decode()
+    assert "The pool is overdrawn by 323 credits." in page
+    assert "credits spent so far" not in page
+    client.post("/credits/grant", {"amount": "500", "reason": "Order 1"})
+    page = client.get("/credits/").content.decode()
+    assert "<strong>177</strong> credits in the pool" in page
+    assert "overdrawn" not in page
+
+
+def test_it_shows_no_limit_as_an_empty_limit(alice, carol) -> None:
+    member = Membership.objects.get(user=carol, workspace__memberships__user=alice)
+    client = client_for(alice)
+    limit = f"m{member.pk}-limit"
+    period = f"m{member.pk}-period"
+
+    def limit_input() -> str:
+        page = client.get("/credits/").content.decode()
+        return re.search(rf'<input[^>]*name="{limit}"[^>]*>', page).group(0)
+
+    assert "value=" not in limit_input()
+    assert 'placeholder="No limit"' in limit_input()
+    client.post(f"/credits/budget/{member.pk}", {limit: "", period: "week"})
+    assert Budget.objects.get(membership=member).period == Budget.Period.NONE
+    assert "value=" not in limit_input()
+
+    # a limit typed for a member without one, the period left at "No limit": asked for a period
+    response = client.post(
+        f"/credits/budget/{member.pk}", {limit: "50", period: "none"}, follow=True
+    )
+    assert "A limit of 50 credits needs a period" in response.content.decode()
+    assert Budget.objects.get(membership=member).period == Budget.Period.NONE
+
+    client.post(f"/credits/budget/{member.pk}", {limit: "50", period: "week"})
+    assert 'value="50"' in limit_input()
+    client.post(f"/credits/budget/{member.pk}", {limit: "50", period: "none"})  # picked No limit
+    budget = Budget.objects.get(membership=member)
+    assert (budget.period, budget.limit) == (Budget.Period.NONE, 0)
+    assert "value=" not in limit_input()
+    event = AuditEvent.objects.filter(action="budget changed").latest("pk")
+    assert event.detail == "carol: no limit"
+
+
+def test_it_keeps_each_entrys_amount_in_a_column_narrow_screens_show(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    ledger.grant(workspace, 40, by=alice, reason="Order 7")
+    page = client_for(alice).get("/credits/").content.decode()
+    ledger_table = page.split("Recent ledger entries")[1]
+    header = re.search(r"<thead>.*?</thead>", ledger_table, re.S).group(0)
+    narrow = [th for th in re.findall(r"<th[^>]*>.*?</th>", header) if "credits-wide" not in th]
+    assert [re.sub(r"<[^>]+>", "", th) for th in narrow] == ["Entry", "Credits"]
+    row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", ledger_table, re.S).group(1)
+    assert re.search(r'<td class="num credits-amount">40</td>', row)
+    assert "Grant · alice" in row

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal
 
@@ -242,3 +243,68 @@ def test_it_serialises_concurrent_holds_against_a_budget() -> None:
     assert Generation.objects.count() == 10
     assert ledger.spent(workspace.pk, user.pk) == 10
     assert ledger.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (20, "1 minute"),
+        (40 * 60, "40 minutes"),
+        (3590, "1 hour"),
+        (5 * 3600 + 10 * 60, "5 hours"),
+        (23.6 * 3600, "1 day"),
+        (3 * 86400 - 600, "3 days"),
+    ],
+)
+def test_it_says_durations_as_people_do(seconds, said) -> None:
+    assert ledger.Allowance.duration(seconds) == said
+
+
+def test_it_says_hours_for_a_daily_budget_everywhere(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    Budget.objects.create(
+        membership=Membership.objects.get(user=alice), limit=10, period=Budget.Period.DAY
+    )
+    held = job(alice, estimate=8, token="a").ledger.get()
+    evening = held.created_at.replace(hour=19, minute=0, second=0, microsecond=0)
+    room = ledger.allowance(workspace, alice.pk, evening)
+    assert room.resets_in == "5 hours"
+    assert room.this_period == "today"
+    text = ledger.alert(workspace, alice.pk, evening)
+    assert text == (
+        "You have used 8 of your 10 credits today; it resets in 5 hours. "
+        "At this pace it runs out in about 5 hours."  # 2 left at 8 credits in 19 hours
+    )
+    with pytest.raises(ledger.BudgetExceeded) as refused:
+        job(alice, estimate=5, token="b")
+    message = str(refused.value)
+    assert "you have 2 of your 10 left today" in message
+    resets = r"it resets in (\d+ (minute|hour)s?|1 day) \(\d{4}-\d\d-\d\d 00:00 UTC\)"
+    assert re.search(resets, message)  # not "0 days", nor "tomorrow" at five to midnight
+
+
+def test_it_says_days_for_a_longer_wait(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    Budget.objects.create(
+        membership=Membership.objects.get(user=alice), limit=100, period=Budget.Period.WEEK
+    )
+    monday = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    monday -= timezone.timedelta(days=monday.weekday())
+    friday_noon = monday + timezone.timedelta(days=4, hours=12)
+    assert ledger.allowance(workspace, alice.pk, friday_noon).resets_in == "3 days"
+    sunday_evening = monday + timezone.timedelta(days=6, hours=21)
+    assert ledger.allowance(workspace, alice.pk, sunday_evening).resets_in == "3 hours"
+
+
+def test_a_forecast_past_the_reset_says_the_budget_lasts(alice) -> None:
+    workspace = alice.memberships.get().workspace
+    Budget.objects.create(
+        membership=Membership.objects.get(user=alice), limit=100, period=Budget.Period.WEEK
+    )
+    job(alice, estimate=85, token="a")
+    monday = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    monday -= timezone.timedelta(days=monday.weekday())
+    sunday_evening = monday + timezone.timedelta(days=6, hours=21)
+    text = ledger.alert(workspace, alice.pk, sunday_evening)
+    # 15 left at 85 a week runs out in about a day, but the week ends in 3 hours.
+    assert text.endswith("it resets in 3 hours. At this pace it lasts until then.")

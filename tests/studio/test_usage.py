@@ -16,7 +16,7 @@ from django.utils import dateformat, timezone
 
 from generations.models import Generation
 from studio import ledger, usage
-from studio.models import LedgerEntry, Membership, Role, UsageDay
+from studio.models import Budget, LedgerEntry, Membership, Role, UsageDay
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +255,12 @@ def test_its_links_to_jobs_name_each_key_once(alice, team) -> None:
     html = client_for(alice).get(f"/usage/?start={start}&end={today}").content.decode()
     assert "/usage/jobs?&" not in html
     assert all(len({k for k, _ in q}) == len(q) for q in jobs_links(html))
+
+
+def test_it_says_when_a_members_budget_resets(team) -> None:
+    _, carol = team
+    Budget.objects.create(
+        membership=carol.memberships.get(role=Role.MEMBER), limit=Decimal(100), period="day"
+    )
+    html = client_for(carol).get("/usage/").content.decode()
+    assert re.search(r"of your 100 left today; resets in \d+ (minute|hour)s?<", html)
