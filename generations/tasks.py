@@ -7,8 +7,9 @@ from the database. Nothing here trusts memory across steps.
 - `submit(id)`: queued → submitting → running (with the upstream task id), or failed, or
   unknown when the create may have reached the upstream without an answer (never resent).
 - `poll()`: one long-running follower for all running jobs. It looks each job up when it is due
-  (see pacing.py), keeps its results when it ends, and hands over to a fresh `poll` before the
-  worker's timeout. At most one runs at a time (a heartbeat row); extra ones exit at once.
+  (see pacing.py), hands a job that ended to one of its keeper threads (STUDIO_RESULT_KEEPERS)
+  to download its results, and hands over to a fresh `poll` before the worker's timeout. At most
+  one runs at a time (a heartbeat row); extra ones exit at once.
 - `sweep()`: every minute, ends honestly what got stuck (lost enqueues, dead submits, jobs past
   their deadline) and restarts the poller if it died.
 """
@@ -19,11 +20,13 @@ import contextlib
 import logging
 import mimetypes
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -179,6 +182,7 @@ def poll() -> None:
     if not _claim_poller():
         return
     deadline = time.monotonic() + POLL_BUDGET
+    keepers = _Keepers(settings.STUDIO_RESULT_KEEPERS)
     try:
         while time.monotonic() < deadline:
             _beat()
@@ -188,20 +192,50 @@ def poll() -> None:
                 .order_by("next_check_at")
                 .values_list("pk", flat=True)[:50]
             ):
-                check(generation_id)
+                check(generation_id, keep=keepers.keep)
             upcoming = Generation.objects.followed().aggregate(at=Min("next_check_at"))["at"]
             if upcoming is None:
                 return
             wait = (upcoming - timezone.now()).total_seconds()
             time.sleep(min(POLL_TICK, max(0.01, wait)))
     finally:
+        keepers.close()  # waits for the results being kept
         PollerHeartbeat.objects.filter(pk=1).update(seen_at=timezone.now() - HEARTBEAT_STALE * 2)
     if Generation.objects.followed().exists():
         async_task("generations.tasks.poll")
 
 
-def check(generation_id: int) -> None:
-    """Look one followed job up, if it is (still) due; safe to run twice or concurrently."""
+class _Keepers:
+    """The poller's threads that keep finished jobs' results, so that one slow download does not
+    delay every other job's look-up. A job being kept stays claimed (its look-up lease): if this
+    process dies, the lease runs out and the next poller looks it up and keeps it again."""
+
+    def __init__(self, threads: int) -> None:
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="keep") if threads else None
+
+    def keep(self, generation: Generation, task: client.Task) -> None:
+        if self.pool is None:
+            collect(generation, task)
+        else:
+            self.pool.submit(self._collect, generation, task)
+
+    @staticmethod
+    def _collect(generation: Generation, task: client.Task) -> None:
+        try:
+            collect(generation, task)
+        except Exception:  # the lease runs out and the job is looked up again
+            logger.exception("Keeping the results of %s failed", generation.code)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def check(generation_id: int, keep: Callable | None = None) -> None:
+    """Look one followed job up, if it is (still) due; safe to run twice or concurrently.
+    `keep(generation, task)` keeps the results of a job that succeeded (default: `collect`)."""
     now = timezone.now()
     generation = Generation.objects.followed().filter(pk=generation_id).first()
     if generation is None or not generation.next_check_at:
@@ -227,10 +261,10 @@ def check(generation_id: int) -> None:
         else:
             generation.fail(e.kind, describe(e), from_states=[State.RUNNING])
         return
-    record(generation, task)
+    record(generation, task, keep)
 
 
-def record(generation: Generation, task: client.Task) -> None:
+def record(generation: Generation, task: client.Task, keep: Callable | None = None) -> None:
     """Store what a look-up found: still running (when to look next), failed, or done."""
     now = timezone.now()
     if not task.finished:
@@ -255,7 +289,7 @@ def record(generation: Generation, task: client.Task) -> None:
         message = task.error_message or "The model could not generate this."
         generation.fail("upstream_failed", f"API in One: {message}", from_states=[State.RUNNING])
         return
-    collect(generation, task)
+    (keep or collect)(generation, task)
 
 
 def collect(generation: Generation, task: client.Task) -> None:

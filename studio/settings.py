@@ -113,6 +113,9 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
+        # Tests get a database file too (not shared-cache memory, whose table locks fail at
+        # once instead of waiting): threads of the poller then behave as they do in production.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-studio.sqlite3")}
     elif engine.endswith("postgresql"):
         config["CONN_HEALTH_CHECKS"] = True
     else:
@@ -212,6 +215,9 @@ APIINONE_RATE_WINDOW = env_float("APIINONE_RATE_WINDOW", 60.0, minimum=1.0)
 APIINONE_RESULT_HOSTS = env_list("APIINONE_RESULT_HOSTS", [])
 # The shortest gap between two look-ups of one running job (see generations/pacing.py).
 STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)
+# Threads of the poller that download finished jobs' results, so that a slow download never
+# holds up the look-ups of other jobs (0: the poller keeps them itself, one after the other).
+STUDIO_RESULT_KEEPERS = env_int("STUDIO_RESULT_KEEPERS", 4)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024, minimum=1024)
 

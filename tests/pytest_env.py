@@ -16,6 +16,9 @@ os.makedirs(os.path.join(os.environ["STUDIO_VAR_DIR"], "staticfiles"), exist_ok=
 # django-q2 runs tasks inline, so a test sees a job through from submit to its end.
 os.environ.setdefault("Q_SYNC", "1")
 os.environ.setdefault("STUDIO_POLL_FLOOR", "0.05")
+# The poller keeps results itself: keeper threads have their own database connections, which do
+# not see a test's uncommitted rows. Tests of the keepers turn them on (transactional tests).
+os.environ.setdefault("STUDIO_RESULT_KEEPERS", "0")
 # Tests never reach the real service, whatever the developer's shell holds.
 os.environ.pop("APIINONE_API_KEY", None)
 os.environ.pop("APIINONE_BASE_URL", None)

@@ -555,3 +555,46 @@ def test_choosing_a_model_marks_it_in_the_list(alice_client) -> None:
     full = alice_client.get("/?model=imagen-4").content.decode()
     assert full.count('<nav id="model-picker"') == 1
     assert "hx-swap-oob" not in full
+
+
+@pytest.mark.django_db(transaction=True)  # keeper threads use connections of their own
+def test_a_slow_download_does_not_hold_up_other_jobs(upstream, settings, monkeypatch) -> None:
+    """The poller hands finished jobs to its keeper threads: while one job's results download
+    slowly, another job is still looked up, kept and marked done."""
+    settings.STUDIO_RESULT_KEEPERS = 2
+    alice = make_user("alice")
+    workspace = alice.memberships.get().workspace
+    account = client.studio_account()
+    jobs = {}
+    for prompt in ("slow lighthouse", "quick harbour"):
+        task = client.create_image(account, {"model": "flux-2", "prompt": prompt})
+        jobs[prompt] = Generation.objects.create(
+            workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+            params={"prompt": prompt}, estimate=5, token=prompt, state=State.RUNNING,
+            upstream_task_id=task.task_id, accepted_at=timezone.now(),
+        )  # fmt: skip
+    slow_url = ""
+    for _ in range(100):  # both done upstream
+        looked = {p: client.get_task(account, j.upstream_task_id) for p, j in jobs.items()}
+        if all(t.finished for t in looked.values()):
+            slow_url = looked["slow lighthouse"].result_urls[0]
+            break
+        time.sleep(0.05)
+    download = client.download
+    released = {}
+
+    def slow_download(url, **kwargs):
+        if url == slow_url:
+            time.sleep(1.5)
+            released["at"] = timezone.now()
+        return download(url, **kwargs)
+
+    monkeypatch.setattr(client, "download", slow_download)
+    Generation.objects.update(next_check_at=timezone.now())  # the slow one is due first
+    Generation.objects.filter(pk=jobs["quick harbour"].pk).update(
+        next_check_at=timezone.now() + timedelta(milliseconds=50)
+    )
+    tasks.poll()
+    slow, quick = (Generation.objects.get(pk=j.pk) for j in jobs.values())
+    assert slow.state == quick.state == State.SUCCEEDED
+    assert quick.finished_at < released["at"] <= slow.finished_at

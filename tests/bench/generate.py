@@ -375,6 +375,7 @@ def _studio_settings(server, public_url: str) -> Iterator[None]:
         SANDBOX={**settings.SANDBOX, "speed": SPEED, "rate_limit": 10**9},
         APIINONE_RATE_LIMIT=10**6,
         STUDIO_POLL_FLOOR=FLOOR,
+        STUDIO_RESULT_KEEPERS=4,  # the product's default
         STUDIO_PUBLIC_URL=public_url,
         ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "127.0.0.1"],
     ):
@@ -428,7 +429,7 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
         stop = threading.Event()
         check = tasks.check
 
-        def timed_check(generation_id: int) -> None:
+        def timed_check(generation_id: int, **kwargs: Any) -> None:
             # How late the poller gets to each look-up (one extra query, in the bench only).
             due = (
                 Generation.objects.filter(pk=generation_id, state=State.RUNNING)
@@ -437,7 +438,7 @@ def run_studio(server, jobs: list[Job], truth: Truth, name: str, public_url: str
             )
             if due is not None:
                 run.late.append((timezone.now() - due).total_seconds())
-            check(generation_id)
+            check(generation_id, **kwargs)
 
         def follow() -> None:
             # One follower, as the product runs it; poll() returns when nothing is followed

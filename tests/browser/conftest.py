@@ -73,6 +73,7 @@ def live_studio() -> Iterator[LiveStudio]:
         "Q_CLUSTER_NAME": f"browser-{uuid.uuid4().hex[:8]}",
         "SANDBOX_SPEED": os.environ.get("SANDBOX_SPEED", "0.05"),
         "STUDIO_POLL_FLOOR": "0.3",
+        "STUDIO_RESULT_KEEPERS": "4",  # as in production (unit tests run without them)
         "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     for name in ("DJANGO_SETTINGS_MODULE", "Q_SYNC"):
