@@ -182,7 +182,7 @@ class GenerationForm(forms.Form):
             .order_by("-generation__created_at", "position")[:60]
         )
         picks = list(picks)
-        older = {p for p in self._posted(f"{name}__pick") if p.isdigit()}
+        older = {p for p in self._posted(f"{name}__pick") if _is_id(p)}
         older -= {str(f.pk) for f in picks}
         if older:  # a result older than the list shows, chosen in the gallery ("Use in…")
             candidates = GenerationFile.objects.filter(generation__in=visible, kind=kind)
@@ -203,13 +203,22 @@ class GenerationForm(forms.Form):
         values = value if isinstance(value, list | tuple) else [value]
         return [str(v) for v in values if v not in (None, "")]
 
-    def use_result(self, file_pk) -> bool:
-        """Preselects an earlier result (the gallery's "Use in…") in the first input that takes
-        its kind; only a result this member may see. False when there is none to preselect."""
-        if not str(file_pk).isdigit():
+    def use_result(self, reference: str) -> bool:
+        """Preselects an earlier result (the gallery's "Use in…": "<job code>:<file number>") in
+        the first input that takes its kind; only a result this member may see. False when
+        there is none to preselect."""
+        code, _, position = str(reference).partition(":")
+        try:
+            code, position = uuid.UUID(code), int(position)
+        except ValueError:
             return False
         visible = Generation.objects.visible_to(self.membership.user, self.membership)
-        result = GenerationFile.objects.filter(pk=file_pk, generation__in=visible).first()
+        result = (
+            GenerationFile.objects.filter(generation__in=visible, generation__code=code)
+            .filter(position=position)
+            .select_related("generation")
+            .first()
+        )
         if result is None:
             return False
         for param in self.spec.params:
@@ -439,6 +448,11 @@ def _as_data(initial: dict) -> dict:
         elif value is not None:
             data[key] = str(value)
     return data
+
+
+def _is_id(value: str) -> bool:
+    """A posted value that can be a row id (ASCII digits, within a 64-bit integer)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def _pick_label(result: GenerationFile) -> str:

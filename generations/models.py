@@ -101,7 +101,7 @@ class GenerationQuerySet(models.QuerySet):
 
     def results(self) -> GenerationQuerySet:
         """Jobs that ended with their results kept, newest first (the gallery)."""
-        return self.filter(state=State.SUCCEEDED).order_by("-created_at")
+        return self.filter(state=State.SUCCEEDED).order_by("-created_at", "-pk")
 
     def search(self, text: str) -> GenerationQuerySet:
         """Jobs whose prompt holds every word of `text` (any case, any order)."""

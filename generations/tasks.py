@@ -47,6 +47,7 @@ POLL_BUDGET = 90.0  # seconds one poll task runs before handing over (< Q_CLUSTE
 POLL_TICK = 0.1  # longest sleep between two looks at the due list
 HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
+KEEP_LEASE = timedelta(minutes=10)  # results being kept by a keeper thread: not looked up again
 SUBMIT_RETRIES = 6
 COLLECT_RETRIES = 5
 OUTPUT_TYPES = {
@@ -207,7 +208,7 @@ def poll() -> None:
 
 class _Keepers:
     """The poller's threads that keep finished jobs' results, so that one slow download does not
-    delay every other job's look-up. A job being kept stays claimed (its look-up lease): if this
+    delay every other job's look-up. A job being kept stays claimed (KEEP_LEASE): if this
     process dies, the lease runs out and the next poller looks it up and keeps it again."""
 
     def __init__(self, threads: int) -> None:
@@ -216,8 +217,12 @@ class _Keepers:
     def keep(self, generation: Generation, task: client.Task) -> None:
         if self.pool is None:
             collect(generation, task)
-        else:
-            self.pool.submit(self._collect, generation, task)
+            return
+        # A long download must not outlive the look-up's lease (a second keeper would start).
+        Generation.objects.followed().filter(pk=generation.pk).update(
+            next_check_at=timezone.now() + KEEP_LEASE
+        )
+        self.pool.submit(self._collect, generation, task)
 
     @staticmethod
     def _collect(generation: Generation, task: client.Task) -> None:

@@ -179,7 +179,9 @@ class Bar:
     query: str  # the jobs behind this piece of the bar
 
 
-def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, str]]) -> str:
+def _bar_markup(
+    bars: list[Bar], buckets: list[tuple[float, float, float, str, str]], jobs: str
+) -> str:
     """The bars as SVG, built here rather than in a template loop: a year of days by eight
     groups is thousands of elements, which the template engine renders ten times slower.
 
@@ -187,11 +189,12 @@ def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, s
     many (`DENSE`), a piece is a sliver a pointer cannot hit: each colour is then one path, and
     each bucket one see-through link over its whole bar, titled with its pieces.
 
-    `{jobs}` stands for the jobs page's URL with the page's other filters, ending in "?" or
-    "&amp;"; each bar's query adds its own dates (and group), so no key appears twice."""
+    `jobs` is the jobs page's URL with the page's other filters, ending in "?" or "&"; each
+    bar's query adds its own dates (and group), so no key appears twice."""
+    jobs = escape(jobs)
     if not buckets:
         return "".join(
-            f'<a href="{{jobs}}{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
+            f'<a href="{jobs}{escape(bar.query)}"><rect x="{bar.x}" y="{bar.y}" '
             f'width="{bar.width}" height="{bar.height}" fill="{bar.color}">'
             f"<title>{escape(bar.label)}</title></rect></a>"
             for bar in bars
@@ -201,7 +204,7 @@ def _bar_markup(bars: list[Bar], buckets: list[tuple[float, float, float, str, s
         paths[bar.color].append(f"M{bar.x} {bar.y}h{bar.width}v{bar.height}h-{bar.width}z")
     shapes = [f'<path fill="{color}" d="{"".join(d)}"/>' for color, d in paths.items()]
     links = [
-        f'<a href="{{jobs}}{escape(query)}"><rect class="hit" x="{x}" y="8" '
+        f'<a href="{jobs}{escape(query)}"><rect class="hit" x="{x}" y="8" '
         f'width="{width}" height="{height}"><title>{escape(label)}</title></rect></a>'
         for x, width, height, query, label in buckets
     ]
@@ -247,7 +250,7 @@ PALETTE = ("#4338ca", "#0e9f6e", "#d97706", "#dc2626", "#0891b2", "#7c3aed", "#6
            "#db2777", "#94a3b8")  # fmt: skip
 
 
-def chart(report: Report, width: int = 720, height: int = 260) -> dict:
+def chart(report: Report, jobs: str = "?", width: int = 720, height: int = 260) -> dict:
     """Stacked bars as SVG geometry: one slot per bucket of the range (empty ones too, so the
     time axis is true), one colour per group."""
     filters = report.filters
@@ -321,7 +324,7 @@ def chart(report: Report, width: int = 720, height: int = 260) -> dict:
         "width": width,
         "height": height,
         "bars": bars,
-        "bar_markup": _bar_markup(bars, links),
+        "bar_markup": _bar_markup(bars, links, jobs),
         "ticks": ticks,
         "left": left,
         "labels": labels,

@@ -130,9 +130,11 @@ def test_a_result_is_used_as_the_input_of_a_new_job(alice, team) -> None:
     job = done(alice, workspace, "a portrait to cut out")
     result = job.files.get()
     page = client_for(carol).get(reverse("gallery")).content.decode()
-    use = f"{reverse('create')}?model=bg-remover&amp;input={result.pk}"
+    use = f"{reverse('create')}?model=bg-remover&amp;input={job.code}:0"
     assert use in page
-    form = client_for(carol).get(reverse("create"), {"model": "bg-remover", "input": result.pk})
+    form = client_for(carol).get(
+        reverse("create"), {"model": "bg-remover", "input": f"{job.code}:0"}
+    )
     assert f'<option value="{result.pk}" selected>' in form.content.decode()
 
 
@@ -144,7 +146,9 @@ def test_an_older_result_than_the_picker_lists_can_still_be_used(alice, team, se
     for i in range(61):  # the picker lists the newest 60
         done(alice, workspace, f"newer {i}")
     result = old.files.get()
-    form = client_for(alice).get(reverse("create"), {"model": "bg-remover", "input": result.pk})
+    form = client_for(alice).get(
+        reverse("create"), {"model": "bg-remover", "input": f"{old.code}:0"}
+    )
     assert f'<option value="{result.pk}" selected>' in form.content.decode()
     membership = alice.memberships.get(workspace=workspace)
     posted = GenerationForm(
@@ -173,3 +177,14 @@ def test_every_job_keeps_its_prompt_words_for_searching() -> None:
     assert prompt_of({"dialogue": [{"text": "Hi"}, {"text": "there"}]}) == "Hi / there"
     assert prompt_of({"multi_prompt": [{"prompt": "shot one"}]}) == "shot one"
     assert prompt_of({"image": {"url": "https://x.test/a.png"}}) == ""
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999", "-1", "x", "1:2"])
+def test_odd_references_to_a_result_are_refused_calmly(alice, team, value) -> None:
+    gallery = client_for(alice)
+    page = gallery.get(reverse("create"), {"model": "bg-remover", "input": value})
+    assert page.status_code == 200
+    posted = gallery.post(reverse("run", args=["bg-remover"]), {"token": "t", "image__pick": value})
+    assert posted.status_code == 200
+    assert "Select a valid choice" in posted.content.decode()
+    assert not Generation.objects.exists()

@@ -633,7 +633,7 @@ def test_a_private_job_is_seen_by_its_author_and_admins_only(
     for page in (
         reverse("create"), reverse("usage-jobs"), reverse("approvals"), reverse("gallery"),
         f"{reverse('gallery')}?q=private+wisteria",
-        f"{reverse('create')}?model=bg-remover&input={private.pk}",
+        f"{reverse('create')}?model=bg-remover&input={private.generation.code}:0",
     ):  # fmt: skip
         response = client.get(page)
         if status == 404:

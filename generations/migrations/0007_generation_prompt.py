@@ -3,10 +3,19 @@
 from django.db import migrations, models
 
 
+def prompt_of(params):
+    """generations.models.prompt_of as it was when this migration was written."""
+    params = params or {}
+    text = params.get("prompt") or params.get("gpt_description_prompt") or ""
+    if not text and isinstance(params.get("dialogue"), list):
+        text = " / ".join(str(line.get("text", "")) for line in params["dialogue"])
+    if not text and isinstance(params.get("multi_prompt"), list):
+        text = " / ".join(str(shot.get("prompt", "")) for shot in params["multi_prompt"])
+    return " ".join(str(text).split())
+
+
 def fill_prompts(apps, schema_editor):
     """Earlier jobs get their prompt from their params, as new ones do when saved."""
-    from generations.models import prompt_of
-
     Generation = apps.get_model("generations", "Generation")
     jobs = Generation.objects.filter(prompt="").only("pk", "params")
     batch = []

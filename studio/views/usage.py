@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -111,16 +110,13 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "sees_all": membership.role in (Role.OWNER, Role.ADMIN),
     }
     if report is not None:
-        context["chart"] = usage.chart(report)
+        others = _query(form.data, "start", "end", "bucket", "value")
+        jobs_url = f"{reverse('usage-jobs')}?{others}{'&' if others else ''}"
+        context["chart"] = usage.chart(report, jobs_url)
         context["query"] = _query(form.data)
         context["group_query"] = _query(form.data, "value")
-        filters = report.filters
-        context["workspace_total"] = usage.total(membership.workspace, filters)
-        others = _query(form.data, "start", "end", "bucket", "value")
-        jobs_url = escape(f"{reverse('usage-jobs')}?{others}{'&' if others else ''}")
-        context["bar_markup"] = mark_safe(
-            context["chart"]["bar_markup"].replace("{jobs}", jobs_url)
-        )
+        context["workspace_total"] = usage.total(membership.workspace, report.filters)
+        context["bar_markup"] = mark_safe(context["chart"]["bar_markup"])  # escaped in chart()
         context["allowance"] = ledger.allowance(membership.workspace, request.user.pk)
     return TemplateResponse(request, "studio/usage.html", context)
 

@@ -167,7 +167,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0), answer=ANSWERS, lookers=st.integers(1, 2))
     def look_up(self, index: int, answer: tuple, lookers: int) -> None:
-        """The poller looks a due job up (sometimes two pollers at once)."""
+        """The poller looks a due job up (sometimes twice in a row: a duplicate delivery)."""
         job = self._job(index)
         Upstream.answer = answer
         Generation.objects.followed().filter(pk=job.pk).update(
