@@ -391,7 +391,7 @@ class GenerationForm(forms.Form):
                 self.add_error(name, message)
         elif not refs and set(refused.values()) == {urlsafety.MSG_NO_SCHEME}:
             # e.g. "not a url": three words, one mistake
-            self.add_error(name, "None of this is a link: put one full link (https://…) a line.")
+            self.add_error(name, "None of this is a link: put one full link (https://…) per line.")
         else:
             for line, message in refused.items():
                 self.add_error(name, f"{line[:80]}: {message}")
@@ -459,7 +459,9 @@ def _pick_label(result: GenerationFile) -> str:
     """How an earlier result is offered as an input: model, prompt, and which of its files."""
     job = result.generation
     number = f" · #{result.position + 1}" if result.position else ""
-    return f"{job.model_slug} · {job.prompt_excerpt[:40]}{number}"
+    words = job.prompt_excerpt
+    words = words if len(words) <= 40 else words[:39].rstrip() + "…"
+    return f"{job.model_name} · {words or 'result'}{number}"
 
 
 def _sub_label(sub: catalog.SubModel) -> str:

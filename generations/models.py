@@ -198,6 +198,14 @@ class Generation(models.Model):
         return catalog.get(self.model_slug)
 
     @property
+    def model_name(self) -> str:
+        """The model's name ("Kling 3.0"); its slug when the catalog no longer has it."""
+        from generations import catalog
+
+        spec = catalog.MODELS.get(self.model_slug)
+        return spec.name if spec else self.model_slug
+
+    @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 

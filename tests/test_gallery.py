@@ -130,8 +130,8 @@ def test_a_result_is_used_as_the_input_of_a_new_job(alice, team) -> None:
     job = done(alice, workspace, "a portrait to cut out")
     result = job.files.get()
     page = client_for(carol).get(reverse("gallery")).content.decode()
-    use = f"{reverse('create')}?model=bg-remover&amp;input={job.code}:0"
-    assert use in page
+    use = f"{reverse('create')}?model=bg-remover&amp;input={job.code}:0#model-panel"
+    assert use in page  # the form, not the model list, in view on a phone
     form = client_for(carol).get(
         reverse("create"), {"model": "bg-remover", "input": f"{job.code}:0"}
     )
@@ -169,6 +169,8 @@ def test_viewers_browse_but_are_not_offered_to_use_results(alice, team) -> None:
     html = client_for(viewer).get(reverse("gallery")).content.decode()
     assert "a view only" in html
     assert "Use in…" not in html
+    home = client_for(viewer).get(reverse("create")).content.decode()
+    assert "<h1>Browse</h1>" in home
 
 
 def test_every_job_keeps_its_prompt_words_for_searching() -> None:
@@ -188,3 +190,20 @@ def test_odd_references_to_a_result_are_refused_calmly(alice, team, value) -> No
     assert posted.status_code == 200
     assert "Select a valid choice" in posted.content.decode()
     assert not Generation.objects.exists()
+
+
+def test_a_result_without_words_is_named_by_its_model(alice, team) -> None:
+    workspace, _ = team
+    cutout = done(alice, workspace, "", slug="bg-remover", kind="tool")
+    html = client_for(alice).get(reverse("gallery")).content.decode()
+    assert "Background Remover result" in html
+    form = client_for(alice).get(reverse("create"), {"model": "image-upscale"}).content.decode()
+    assert f'<option value="{cutout.files.get().pk}">Background Remover · result</option>' in form
+
+
+def test_going_back_reloads_the_filters_with_the_results(alice, team) -> None:
+    """htmx keeps no snapshot of this page (its typed-in filters would come back empty over
+    filtered results): Back asks the server again."""
+    html = client_for(alice).get(reverse("gallery"), {"q": "fox"}).content.decode()
+    assert 'hx-history="false"' in html
+    assert 'value="fox"' in html

@@ -346,7 +346,7 @@ def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upst
     card = alice_client.post(f"/g/{running.code}/cancel", HTTP_HX_REQUEST="true").content.decode()
     running.refresh_from_db()
     assert running.state == State.CANCELED
-    assert "hx-trigger" not in card
+    assert 'hx-trigger="every 5s"' in card  # only until the service says what it charged
     time.sleep(0.3)  # the upstream finishes anyway
     tasks.check(running.pk)
     tasks.record(running, client.get_task(client.studio_account(), task_id))
@@ -370,6 +370,7 @@ def test_a_canceled_or_failed_card_says_what_it_cost(alice, alice_client) -> Non
     sent.close_bill(True, Decimal(300))  # the service ran it anyway
     card = alice_client.get(f"/g/{sent.code}/card").content.decode()
     assert "Charged 300 credits: API in One did the work." in card
+    assert "hx-trigger" not in card  # the bill is closed: the final card
     failed = Generation.objects.create(
         workspace=workspace, user=alice, model_slug="flux-2", kind="image",
         params={"prompt": "x"}, estimate=1, token="c2", state=State.RUNNING,
@@ -522,7 +523,7 @@ def test_a_wrong_reference_link_is_said_once(alice_client) -> None:
         "/create/flux-2/", {"token": "u1", "prompt": "a cat", "input_urls": "not a url"}
     )
     errors = page.context["form"].errors["input_urls"]
-    assert errors == ["None of this is a link: put one full link (https://…) a line."]
+    assert errors == ["None of this is a link: put one full link (https://…) per line."]
     page = alice_client.post(
         "/create/flux-2/",
         {"token": "u2", "prompt": "a cat",

@@ -22,7 +22,7 @@ PER_PAGE = 24
 class GalleryFilters(forms.Form):
     q = forms.CharField(
         label="Search prompts", required=False, max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in the prompt"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. red fox"}),
     )  # fmt: skip
     kind = forms.ChoiceField(label="Kind", required=False)
     model = forms.ChoiceField(label="Model", required=False)

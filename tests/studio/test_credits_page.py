@@ -96,6 +96,8 @@ def test_it_warns_a_member_near_their_limit_with_a_forecast(alice, carol) -> Non
     assert "You have used 85 of your 100 credits this month" in page
     assert ledger.alert(member.workspace, carol.pk) in page  # its forecast: see test_ledger
     assert "You have used" not in client_for(alice).get("/").content.decode()
+    ledger_page = client_for(alice).get("/credits/").content.decode()
+    assert f'<a href="/g/{generation.code}/">Flux 2</a>' in ledger_page  # names, as Usage has
 
 
 def test_it_notes_members_near_their_limit_for_admins(alice, carol) -> None:
