@@ -430,7 +430,7 @@ def test_it_lets_a_promoted_member_manage_budgets_once_jobs_have_run(
     carol.raise_request_exception = False
     page = carol.get("/credits/")
     assert page.status_code == 200
-    assert "flux-2" in text(page)  # the job's ledger entries, with their member
+    assert "Flux 2" in text(page)  # the job's ledger entries (by model name), with their member
     dave = member(team.workspace, team.dave)
     carol.post(
         f"/credits/budget/{dave.pk}", {f"m{dave.pk}-limit": "10", f"m{dave.pk}-period": "day"}
