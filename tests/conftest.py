@@ -38,11 +38,16 @@ def bob(db):
     return make_user("bob")
 
 
+def client_for(user) -> Client:
+    """A browser-less client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def alice_client(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
+    return client_for(alice)
 
 
 SANDBOX_KEY = "aio_tests_primary_key"

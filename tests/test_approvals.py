@@ -3,12 +3,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from generations.models import Generation, State
 from studio.models import LedgerEntry, Membership, Role, Workspace
-from tests.conftest import make_user, sandbox_tasks
+from tests.conftest import client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +21,6 @@ def carol(alice):
         workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
     )
     return carol
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def ask_for_a_video(user, capture, token="v") -> Generation:

@@ -4,7 +4,6 @@ paged, and reused as the input of a new job."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from generations import catalog
 from generations.forms import GenerationForm
 from generations.models import Generation, State, prompt_of
 from studio.models import Membership, Role
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 from tests.test_isolation import add_result
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +47,6 @@ def team(alice):
         workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
     )
     return workspace, carol
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def codes(response) -> list[str]:

@@ -26,7 +26,7 @@ from generations import client as aio
 from generations import inputs
 from generations.models import Conversation, Generation, GenerationFile, Message, State
 from studio.models import Invitation, Membership, Role, Workspace
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,6 @@ PARTS = (SECRET, "SECRETVALUE", "1234abcd")
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def assert_secret_absent(where: str, *texts: str) -> None:

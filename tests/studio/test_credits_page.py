@@ -4,21 +4,14 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from generations.models import Generation
 from studio import ledger
 from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Role, Workspace
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

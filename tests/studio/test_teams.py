@@ -25,7 +25,7 @@ from studio.models import (
     Role,
     Workspace,
 )
-from tests.conftest import PASSWORD, make_user, sandbox_tasks
+from tests.conftest import PASSWORD, client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,6 @@ ONLY_OWNERS = "Only owners make or unmake admins and owners."
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text(response) -> str:

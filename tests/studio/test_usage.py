@@ -11,13 +11,12 @@ from urllib.parse import parse_qsl
 
 import pytest
 from django.db.models import Sum
-from django.test import Client
 from django.utils import dateformat, timezone
 
 from generations.models import Generation
 from studio import ledger, usage
 from studio.models import Budget, LedgerEntry, Membership, Role, UsageDay
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +45,6 @@ def team(alice):
     job(carol, workspace, "imagen-4", 8, Decimal(16), "c1")  # charged above its hold
     job(carol, workspace, "suno", 10, None, "c2")  # still running: its hold counts
     return workspace, carol
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_reconciles_exactly_with_the_ledger(alice, team) -> None:
