@@ -1698,6 +1698,12 @@ def get(slug: str) -> ModelSpec:
         raise KeyError(f"unknown model {slug!r}") from None
 
 
+def name_of(slug: str) -> str:
+    """A model's name ("Kling 3.0"); the slug itself when the catalog has no such model."""
+    spec = MODELS.get(slug)
+    return spec.name if spec else slug
+
+
 def for_kind(kind: str) -> list[ModelSpec]:
     """Specs of one kind, in display order."""
     return [spec for spec in MODELS.values() if spec.kind == kind]

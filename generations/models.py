@@ -202,8 +202,7 @@ class Generation(models.Model):
         """The model's name ("Kling 3.0"); its slug when the catalog no longer has it."""
         from generations import catalog
 
-        spec = catalog.MODELS.get(self.model_slug)
-        return spec.name if spec else self.model_slug
+        return catalog.name_of(self.model_slug)
 
     @property
     def active(self) -> bool:

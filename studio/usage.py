@@ -142,12 +142,7 @@ def _names(group: str, values: set) -> dict:
 def group_label(group: str, value: str) -> str:
     """The name shown for a group's value: a model's name rather than its slug (which stays the
     value in links and the CSV). Unknown slugs show as they are."""
-    if group != "model":
-        return value
-    try:
-        return catalog.get(value).name
-    except KeyError:
-        return value
+    return catalog.name_of(value) if group == "model" else value
 
 
 def _kind_of(slug: str) -> str:
