@@ -73,6 +73,10 @@ def live_studio() -> Iterator[LiveStudio]:
         "Q_CLUSTER_NAME": f"browser-{uuid.uuid4().hex[:8]}",
         "SANDBOX_SPEED": os.environ.get("SANDBOX_SPEED", "0.05"),
         "STUDIO_POLL_FLOOR": "0.3",
+        # The tests start jobs faster than a person: room for a few dozen calls a second, so the
+        # 60-a-minute limit (tested in test_ratelimit) does not hold the every-model run for 60 s.
+        "SANDBOX_RATE_LIMIT": "600",
+        "APIINONE_RATE_LIMIT": "600",
         "STUDIO_RESULT_KEEPERS": "4",  # as in production (unit tests run without them)
         "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
