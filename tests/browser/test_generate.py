@@ -87,3 +87,20 @@ def test_it_plays_speech_from_a_two_line_dialogue(page) -> None:
     card = page.locator(".job-card").first
     expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
     expect(card.locator("audio")).to_have_count(1)
+
+
+def test_a_private_link_is_refused_beside_its_box_and_only_that_box_is_marked(page) -> None:
+    sign_up(page)
+    page.goto("/?model=bg-remover")
+    page.locator("[name=image]").fill("http://169.254.169.254/latest/meta-data/")
+    page.get_by_role("button", name="Run Background Remover").click()
+    link_box = page.locator(".field-invalid", has=page.locator("[name=image]"))
+    expect(link_box.locator(".errorlist")).to_contain_text("private")
+    expect(page.locator(".job-card")).to_have_count(0)
+
+    def border(name: str) -> str:
+        return page.locator(f"[name={name}]").evaluate("el => getComputedStyle(el).borderColor")
+
+    red = link_box.locator(".errorlist").evaluate("el => getComputedStyle(el).color")
+    assert border("image") == red  # the link is marked as wrong
+    assert border("image__pick") != red  # the gallery box beside it is not
