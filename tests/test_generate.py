@@ -9,7 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -599,3 +602,37 @@ def test_a_slow_download_does_not_hold_up_other_jobs(upstream, settings, monkeyp
     slow, quick = (Generation.objects.get(pk=j.pk) for j in jobs.values())
     assert slow.state == quick.state == State.SUCCEEDED
     assert quick.finished_at < released["at"] <= slow.finished_at
+
+
+def test_the_create_page_reads_its_cards_in_the_same_queries_however_many(
+    alice, alice_client
+) -> None:
+    workspace = alice.memberships.get().workspace
+
+    def end_jobs(count: int, start: int) -> None:
+        for i in range(start, start + count):
+            job = Generation.objects.create(
+                workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+                params={"prompt": f"job {i}"}, estimate=5, token=f"q{i}", state=State.RUNNING,
+            )  # fmt: skip
+            ledger.hold(job)
+            if i % 2:
+                job.fail("upstream_failed", "API in One: it broke")  # "Nothing charged"
+            else:
+                GenerationFile.objects.create(
+                    generation=job, position=0, kind="image", content_type="image/png",
+                    file=ContentFile(png_bytes(), name=f"r{i}.png"), size=100,
+                )  # fmt: skip
+                job.succeed(Decimal(5))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get("/").status_code == 200
+        return len(captured)
+
+    end_jobs(2, 0)
+    few = queries()
+    end_jobs(8, 2)
+    page = alice_client.get("/").content.decode()
+    assert page.count("Nothing charged: its hold was released.") == 5
+    assert queries() == few

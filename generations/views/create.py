@@ -41,7 +41,7 @@ def _my_jobs(request: HtmxHttpRequest) -> list[Generation]:
     jobs = Generation.objects.visible_to(request.user, request.membership)
     if request.membership.can_spend:
         jobs = jobs.filter(user=request.user)
-    return list(jobs.order_by("-created_at")[:12])
+    return list(jobs.for_cards().order_by("-created_at")[:12])
 
 
 def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, status=200):
