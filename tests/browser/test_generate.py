@@ -104,3 +104,23 @@ def test_a_private_link_is_refused_beside_its_box_and_only_that_box_is_marked(pa
     red = link_box.locator(".errorlist").evaluate("el => getComputedStyle(el).color")
     assert border("image") == red  # the link is marked as wrong
     assert border("image__pick") != red  # the gallery box beside it is not
+
+
+def test_quick_changes_end_on_the_last_estimate_without_console_errors(page) -> None:
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_up(page)
+    page.goto("/?model=imagen-4")
+    expect(page.locator("#estimate")).to_contain_text("8 credits")
+    # Changes faster than the server answers: each sends an estimate while the last is on its way.
+    page.get_by_label("Number of images").evaluate(
+        """el => ['2', '3', '4'].forEach(value => {
+            el.value = value;
+            el.dispatchEvent(new Event('change', {bubbles: true}));
+        })"""
+    )
+    expect(page.locator("#estimate")).to_contain_text("32 credits")
+    page.wait_for_timeout(300)  # any late answer would land now
+    expect(page.locator("#estimate")).to_contain_text("32 credits")
+    assert errors == []
