@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import io
+import socket
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from studio.models import Membership, Workspace
 
@@ -22,3 +26,13 @@ def test_it_creates_the_demo_account_once(capsys) -> None:
     assert user.is_staff
     assert Workspace.objects.count() == 1
     assert Membership.objects.filter(user=user).count() == 1
+
+
+def test_the_sandbox_says_plainly_when_its_port_is_taken(settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"Port {port} is taken.*SANDBOX_PORT"):
+            call_command("sandbox", port=port, stdout=io.StringIO())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from generations.sandbox.server import SandboxConfig, SandboxServer
 
@@ -27,5 +28,13 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, speed: float, **options) -> None:
         server = SandboxServer(sandbox_config(host=host, port=port, speed=speed))
         self.stdout.write(f"API in One sandbox on http://{host}:{port}/api/v1 (speed ×{speed:g})")
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise CommandError(
+                f"Port {port} is taken (another studio's sandbox?): the sandbox needs a port of "
+                f"its own. Set SANDBOX_PORT to a free one, e.g. SANDBOX_PORT={port + 100} make run"
+            ) from None
