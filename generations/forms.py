@@ -72,6 +72,17 @@ class Block:
     advanced: bool = False
     multiple: bool = False
 
+    @property
+    def bound_fields(self) -> list[Any]:
+        parts = [
+            self.field,
+            self.url,
+            self.upload,
+            self.pick,
+            *(f for row in self.rows for f in row),
+        ]
+        return [part for part in parts if part is not None]
+
 
 def _choice_label(value: str) -> str:
     return value
@@ -265,6 +276,15 @@ class GenerationForm(forms.Form):
             elif name in self.fields:
                 target.append(Block("field", param=param, field=self[name]))
         return main, advanced
+
+    def shows_advanced(self, advanced: list[Block]) -> bool:
+        """Whether "More options" opens: something in it is wrong or was set, so that no error
+        and no choice of the person's hides behind a closed summary."""
+        if any(block.errors for block in advanced):
+            return True
+        fields = [field for block in advanced for field in block.bound_fields]
+        changed = set(self.changed_data) if self.is_bound else set()
+        return any(field.errors or field.name in changed for field in fields)
 
     # -- values --------------------------------------------------------------------------------
 

@@ -636,3 +636,30 @@ def test_the_create_page_reads_its_cards_in_the_same_queries_however_many(
     page = alice_client.get("/").content.decode()
     assert page.count("Nothing charged: its hold was released.") == 5
     assert queries() == few
+
+
+def test_more_options_opens_when_something_in_it_is_wrong_or_set(alice_client) -> None:
+    closed = '<details class="advanced">'
+    opened = '<details class="advanced" open>'
+    assert closed in alice_client.get("/?model=kling-3").content.decode()
+    # Multi-shot on and no shot described: the error is inside "More options", which opens.
+    page = alice_client.post(
+        "/create/kling-3/",
+        {"token": "adv", "mode": "std", "duration": "5", "aspect_ratio": "16:9", "sound": "on",
+         "prompt": "a fox in snow", "multi_shots": "on", "multi_prompt-rows": "1"},
+    ).content.decode()  # fmt: skip
+    assert "Multi-shot needs at least one shot." in page
+    assert opened in page
+    assert not Generation.objects.exists()
+    # Adding a shot keeps it open (the new row is in there); a wrong main field alone does not.
+    page = alice_client.post(
+        "/create/kling-3/rows",
+        {"rows": "multi_prompt:add", "multi_shots": "on", "multi_prompt-rows": "1",
+         "mode": "std", "duration": "5", "aspect_ratio": "16:9"},
+    ).content.decode()  # fmt: skip
+    assert opened in page
+    assert 'name="multi_prompt-1-prompt"' in page
+    page = alice_client.post(
+        "/create/kling-3/", {"token": "adv2", "mode": "std", "duration": "99"}
+    ).content.decode()
+    assert closed in page

@@ -54,6 +54,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
     }
     if spec and form is not None:
         context["main_blocks"], context["advanced_blocks"] = form.blocks()
+        context["open_advanced"] = form.shows_advanced(context["advanced_blocks"])
         context["estimate"] = form.estimate()
     template = "generations/create.html"
     if request.htmx and request.htmx.target == "model-panel":
