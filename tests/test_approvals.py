@@ -81,3 +81,28 @@ def test_it_sets_the_threshold_on_the_credits_page(alice) -> None:
     assert Workspace.objects.get(memberships__user=alice).approval_threshold == 250
     client_for(alice).post("/credits/approval", {"approval_threshold": ""})
     assert Workspace.objects.get(memberships__user=alice).approval_threshold is None
+
+
+def test_the_rejecting_admin_gets_no_retry_and_no_message_for_later(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    generation = ask_for_a_video(carol, django_capture_on_commit_callbacks)
+    admin = client_for(alice)
+    card = admin.post(f"/g/{generation.code}/reject", HTTP_HX_REQUEST="true").content.decode()
+    assert "Not approved by alice." in card
+    assert "Retry" not in card  # Retry would run carol's job as alice's, unapproved
+    assert admin.post(f"/g/{generation.code}/retry").status_code == 404
+    assert Generation.objects.count() == 1
+    assert "Rejected" not in admin.get("/gallery/").content.decode()  # said on the card only
+    # Carol may try again: through the approval, as the first time.
+    author = client_for(carol)
+    assert "Retry" in author.get(f"/g/{generation.code}/card").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        author.post(f"/g/{generation.code}/retry")
+    again = Generation.objects.get(retry_of=generation)
+    assert again.state == State.AWAITING_APPROVAL
+    with django_capture_on_commit_callbacks(execute=True):
+        card = admin.post(f"/g/{again.code}/approve", HTTP_HX_REQUEST="true").content.decode()
+    assert "Approved" not in admin.get("/gallery/").content.decode()
+    assert "Waiting for an admin" not in card
+    assert sandbox_tasks(upstream) == 1

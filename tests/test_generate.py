@@ -663,3 +663,21 @@ def test_more_options_opens_when_something_in_it_is_wrong_or_set(alice_client) -
         "/create/kling-3/", {"token": "adv2", "mode": "std", "duration": "99"}
     ).content.decode()
     assert closed in page
+
+
+def test_a_retry_over_budget_from_a_card_goes_to_the_jobs_page_with_the_reason(
+    alice, alice_client, monkeypatch
+) -> None:
+    failed = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "x"}, estimate=5, token="over", state=State.FAILED,
+    )  # fmt: skip
+
+    def over_budget(**kwargs):
+        raise ledger.BudgetExceeded("Not enough credits left in your budget.")
+
+    monkeypatch.setattr("generations.actions.start_job", over_budget)
+    response = alice_client.post(f"/g/{failed.code}/retry", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == f"/g/{failed.code}/"  # not a whole page inside the card
+    assert "Not enough credits left" in alice_client.get(f"/g/{failed.code}/").content.decode()
+    assert Generation.objects.count() == 1

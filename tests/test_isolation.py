@@ -152,7 +152,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "generation-card": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-file": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-cancel": row(LOGIN, N, *(to("generation"),) * 3, N, N),  # author or admin
-    "generation-retry": row(LOGIN, N, *(to("generation"),) * 3, N, N),
+    "generation-retry": row(LOGIN, N, to("generation"), N, N, N, N),  # its author only
     "generation-approve": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "generation-reject": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),

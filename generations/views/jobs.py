@@ -8,7 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from generations import actions
 from generations.models import Generation, State
@@ -53,15 +55,21 @@ def cancel(request: HtmxHttpRequest, code) -> HttpResponse:
 @login_required
 @require_POST
 def retry(request: HtmxHttpRequest, code) -> HttpResponse:
-    """A failed (or canceled) job, sent again as a new generation with the same parameters."""
+    """One's own failed (or canceled, or rejected) job, sent again as a new generation with the
+    same parameters: through the same budget and approval checks as a first run. Not someone
+    else's: an admin's Retry on a job they had just rejected would run it, unapproved."""
     require_spender(request)
     original = get_generation(request, code)
+    if original.user_id != request.user.pk:
+        raise Http404("Only its author retries a job")
     if original.state not in (State.FAILED, State.CANCELED):
         raise Http404("Only failed or canceled jobs are retried")
     try:
         again = _resubmit(request, original)
     except ledger.BudgetExceeded as e:
         messages.error(request, str(e))
+        if request.htmx:  # the message is on the job's page, not a page inside the card
+            return HttpResponseClientRedirect(reverse("generation", args=[original.code]))
         return redirect("generation", code=original.code)
     if request.htmx:
         return _card(request, again)
@@ -86,11 +94,12 @@ def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
 def approve(request: HtmxHttpRequest, code) -> HttpResponse:
     manager_membership(request)
     generation = get_generation(request, code)
-    if actions.approve(generation, request.user):
-        messages.success(request, "Approved: it is on its way.")
-    if request.htmx:
+    approved = actions.approve(generation, request.user)
+    if request.htmx:  # the card says it; a message would wait for some later page
         generation.refresh_from_db()
         return _card(request, generation)
+    if approved:
+        messages.success(request, "Approved: it is on its way.")
     return redirect(safe_next(request, "approvals"))
 
 
@@ -99,11 +108,12 @@ def approve(request: HtmxHttpRequest, code) -> HttpResponse:
 def reject(request: HtmxHttpRequest, code) -> HttpResponse:
     manager_membership(request)
     generation = get_generation(request, code)
-    if generation.reject(request.user):
-        messages.info(request, "Rejected: its hold is released.")
-    if request.htmx:
+    rejected = generation.reject(request.user)
+    if request.htmx:  # the card says it
         generation.refresh_from_db()
         return _card(request, generation)
+    if rejected:
+        messages.info(request, "Rejected: its hold is released.")
     return redirect(safe_next(request, "approvals"))
 
 
