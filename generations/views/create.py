@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap
 
 from generations import actions, catalog
 from generations.forms import GenerationForm
@@ -84,7 +85,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workspace = current_workspace(request)
     form = GenerationForm(spec, request.membership, request.POST, request.FILES)
     if not form.is_valid():
-        return _page(request, spec, form)  # htmx swaps 200s only: errors show in place
+        return _refused(request, spec, form)
     token = form.cleaned_data["token"]
     mine = Generation.objects.filter(workspace=workspace, user=request.user)
     existing = mine.filter(token=token).first()
@@ -104,16 +105,26 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 )
         except ledger.BudgetExceeded as e:  # nothing was created, nothing is sent
             form.add_error(None, str(e))
-            return _page(request, spec, form)
+            return _refused(request, spec, form)
         except IntegrityError:  # the same form, sent twice at once: the first one won
             existing = mine.get(token=token)
     if request.htmx:
         fresh = GenerationForm(spec, request.membership, initial=_initial_from(form))
         response = _page(request, spec, fresh)
         response.context_data["new_job"] = existing
-        return response
+        # Show the new card (on a phone it lands below the form, out of sight).
+        return reswap(response, "outerHTML show:#my-jobs-title:top")
     messages.success(request, f"{spec.name} is on its way.")
     return redirect("generation", code=existing.code)
+
+
+def _refused(request: HtmxHttpRequest, spec: catalog.ModelSpec, form: GenerationForm):
+    """The form again with its messages in place (htmx swaps 200s only), scrolled to the first
+    one: the Run button is at the bottom, and on a phone the top of the form is out of sight."""
+    response = _page(request, spec, form)
+    if request.htmx:
+        reswap(response, "outerHTML show:.form-errors,.field-invalid:top")
+    return response
 
 
 def _initial_from(form: GenerationForm) -> dict:

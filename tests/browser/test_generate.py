@@ -124,3 +124,19 @@ def test_quick_changes_end_on_the_last_estimate_without_console_errors(page) -> 
     page.wait_for_timeout(300)  # any late answer would land now
     expect(page.locator("#estimate")).to_contain_text("32 credits")
     assert errors == []
+
+
+def test_on_a_phone_run_brings_the_new_card_into_view(page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_up(page)
+    page.goto("/?model=flux-2")
+    page.get_by_label("Prompt", exact=True).fill("a paper boat on a puddle")
+    page.get_by_role("button", name="Run Flux 2").click()
+    card = page.locator(".job-card").first
+    expect(card).to_contain_text("a paper boat on a puddle")
+    expect(card).to_be_in_viewport()  # below the whole form, yet where the person looks
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    # A mistake stays where it is: the form, with its message, in view.
+    page.get_by_label("Prompt", exact=True).fill("ab")
+    page.get_by_role("button", name="Run Flux 2").click()
+    expect(page.locator(".field-invalid .errorlist")).to_be_in_viewport()
