@@ -156,6 +156,9 @@ class GenerationForm(forms.Form):
         elif kind in FILE_KINDS or kind == "image_urls":
             self._add_media(param)
         elif kind in ROW_KINDS:
+            # Holds what is wrong with the rows together (too many seconds in all, no line):
+            # said once below them, not under the first row's field.
+            self.fields[f"{name}-rows"] = forms.CharField(required=False, widget=forms.HiddenInput)
             for index in range(self.row_counts[name]):
                 for part in ROW_KINDS[kind]:
                     self.fields[f"{name}-{index}-{part}"] = self._row_field(param, part)
@@ -271,7 +274,7 @@ class GenerationForm(forms.Form):
                     [self[f"{name}-{i}-{part}"] for part in ROW_KINDS[param.kind]]
                     for i in range(self.row_counts[name])
                 ]
-                errors = list(self.errors.get(f"{name}-0-{ROW_KINDS[param.kind][0]}", []))
+                errors = list(self.errors.get(f"{name}-rows", []))
                 target.append(Block("rows", param=param, rows=rows, errors=errors))
             elif name in self.fields:
                 target.append(Block("field", param=param, field=self[name]))
@@ -364,9 +367,16 @@ class GenerationForm(forms.Form):
                 params[name] = cleaned[name]
         check = self._with_placeholders(params)
         for name, message in self.spec.validate(check).items():
-            self._error_for(name, message)
+            if not self._refused_already(name):
+                self._error_for(name, message)
         self._params = params
         return cleaned
+
+    def _refused_already(self, name: str) -> bool:
+        """A field already refused on its own (a private link, a file that is not an image, a
+        number out of range) gets no second message from the catalog's checks: "Image is
+        required." under a refused link contradicts what the person did."""
+        return any(key == name or key.startswith((f"{name}__", f"{name}-")) for key in self.errors)
 
     def _with_placeholders(self, params: dict) -> dict:
         """The catalog checks links; uploads and gallery picks count as (valid) links."""
@@ -390,7 +400,7 @@ class GenerationForm(forms.Form):
             return
         param = self.spec.param(name)
         if param is not None and param.kind in ROW_KINDS:
-            self.add_error(f"{name}-0-{ROW_KINDS[param.kind][0]}", message)
+            self.add_error(f"{name}-rows", message)
         else:
             self.add_error(None, message)
 

@@ -4,12 +4,14 @@ real HTTP → results kept → status card."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -681,3 +683,44 @@ def test_a_retry_over_budget_from_a_card_goes_to_the_jobs_page_with_the_reason(
     assert response["HX-Redirect"] == f"/g/{failed.code}/"  # not a whole page inside the card
     assert "Not enough credits left" in alice_client.get(f"/g/{failed.code}/").content.decode()
     assert Generation.objects.count() == 1
+
+
+def test_a_refused_input_gets_its_own_message_only(alice_client, settings) -> None:
+    settings.STUDIO_PUBLIC_URL = "http://studio.example"
+    page = alice_client.post(
+        "/create/bg-remover/", {"token": "one", "image": "http://169.254.169.254/latest/"}
+    ).content.decode()
+    assert "private" in page
+    assert "is required" not in page  # the person gave an image; it was refused, said once
+    fake = SimpleUploadedFile("cat.png", b"not an image at all", content_type="image/png")
+    page = alice_client.post(
+        "/create/bg-remover/", {"token": "two", "image__upload": fake}
+    ).content.decode()
+    assert "is required" not in page
+    assert not Generation.objects.exists()
+
+
+def _errors(html: str) -> list[str]:
+    """Every message of every error list on the page: (the list's id or "", the message)."""
+    lists = re.findall(r'<ul class="errorlist"(?: id="([^"]*)")?>(.*?)</ul>', html, re.S)
+    return [(ul_id, li) for ul_id, items in lists for li in re.findall(r"<li>(.*?)</li>", items)]
+
+
+def test_what_is_wrong_with_shots_together_is_said_once_below_them(alice_client) -> None:
+    shots = {"token": "s", "mode": "std", "duration": "5", "aspect_ratio": "16:9",
+             "multi_shots": "on", "multi_prompt-rows": "2",
+             "multi_prompt-0-prompt": "a door opens", "multi_prompt-0-duration": "6",
+             "multi_prompt-1-prompt": "a cat walks in",
+             "multi_prompt-1-duration": "12"}  # fmt: skip
+    errors = _errors(alice_client.post("/create/kling-3/", shots).content.decode())
+    # 18 s in all: said once, below the shots (a list of the block, no field id), not under
+    # shot 1's prompt as well.
+    assert len(errors) == 1
+    assert errors[0][0] == ""
+    assert "15" in errors[0][1]
+    # A shot's own number out of range: said at that shot's field, once.
+    html = alice_client.post(
+        "/create/kling-3/", {**shots, "multi_prompt-1-duration": "0"}
+    ).content.decode()
+    assert [ul_id for ul_id, _ in _errors(html)] == ["id_multi_prompt-1-duration_errors"]
+    assert not Generation.objects.exists()
