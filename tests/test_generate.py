@@ -518,7 +518,10 @@ def test_it_gives_no_price_for_a_value_the_model_refuses(alice_client) -> None:
         response = alice_client.post("/create/imagen-4/estimate", {"num_images": count})
         html = response.content.decode()
         assert "<strong>—</strong>" in html, count
-        assert "Number of images is not allowed" in html
+        assert "the number of images given is one the model does not take" in html
+    # After Run, the refused form says the same (not the price of the value the model refuses).
+    html = alice_client.post("/create/imagen-4/", {"token": "t", "num_images": "5"}).content
+    assert "Estimated cost: <strong>—</strong>" in html.decode()
     blank_prompt = alice_client.post("/create/imagen-4/estimate", {"num_images": "2"})
     assert "16 credits" in blank_prompt.content.decode()  # a field not filled in yet is fine
 
@@ -724,3 +727,42 @@ def test_what_is_wrong_with_shots_together_is_said_once_below_them(alice_client)
     ).content.decode()
     assert [ul_id for ul_id, _ in _errors(html)] == ["id_multi_prompt-1-duration_errors"]
     assert not Generation.objects.exists()
+
+
+def test_retry_from_the_create_page_adds_a_card_and_from_the_jobs_page_opens_the_new_one(
+    alice, alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    failed = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "a kite"}, estimate=5, token="r", state=State.FAILED,
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        card = alice_client.post(
+            f"/g/{failed.code}/retry",
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_CURRENT_URL="http://testserver/",
+        )
+    first = Generation.objects.get(retry_of=failed)
+    assert f'id="job-{first.code}"' in card.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            f"/g/{failed.code}/retry",
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_CURRENT_URL=f"http://testserver/g/{failed.code}/",
+        )
+    second = Generation.objects.filter(retry_of=failed).exclude(pk=first.pk).get()
+    assert response["HX-Redirect"] == f"/g/{second.code}/"
+
+
+def test_canceling_a_sent_job_asks_first_and_a_queued_one_does_not(alice, alice_client) -> None:
+    workspace = alice.memberships.get().workspace
+
+    def card(state: str, token: str) -> str:
+        job = Generation.objects.create(
+            workspace=workspace, user=alice, model_slug="kling-3", kind="video",
+            params={"prompt": "a dog"}, estimate=300, token=token, state=state,
+        )  # fmt: skip
+        return alice_client.get(f"/g/{job.code}/card").content.decode()
+
+    assert "may still finish it and charge for it" in card(State.RUNNING, "sent")
+    assert "hx-confirm" not in card(State.QUEUED, "waiting")  # nothing to pay for yet

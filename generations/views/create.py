@@ -57,6 +57,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         context["main_blocks"], context["advanced_blocks"] = form.blocks()
         context["open_advanced"] = form.shows_advanced(context["advanced_blocks"])
         context["estimate"] = form.estimate()
+        context["blocked_by"] = form.estimate_blocked_by() if form.is_bound else ""
     template = "generations/create.html"
     if request.htmx and request.htmx.target == "model-panel":
         template += "#model-panel"

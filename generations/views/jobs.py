@@ -71,8 +71,12 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
         if request.htmx:  # the message is on the job's page, not a page inside the card
             return HttpResponseClientRedirect(reverse("generation", args=[original.code]))
         return redirect("generation", code=original.code)
+    own_page = reverse("generation", args=[original.code])
+    if request.htmx and request.htmx.current_url_abs_path != own_page:
+        return _card(request, again)  # beside the other cards (the Create page's list)
+    # From the job's own page: the new job's page (its facts are not the old job's).
     if request.htmx:
-        return _card(request, again)
+        return HttpResponseClientRedirect(reverse("generation", args=[again.code]))
     return redirect("generation", code=again.code)
 
 
