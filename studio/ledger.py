@@ -214,10 +214,12 @@ def allowance(workspace: Workspace, member_id: int, now: datetime | None = None)
 def _admins(workspace: Workspace) -> str:
     names = list(
         Membership.objects.filter(workspace=workspace, role__in=[Role.OWNER, Role.ADMIN])
-        .select_related("user")
+        .order_by("user__username")
         .values_list("user__username", flat=True)[:3]
     )
-    return ", ".join(names) or "an admin"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} or {names[-1]}"
+    return names[0] if names else "an admin"
 
 
 def _check_fits(workspace: Workspace, member_id: int, amount: Decimal) -> None:

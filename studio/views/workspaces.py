@@ -49,7 +49,9 @@ class KeyForm(forms.Form):
         required=False,
         label="API in One key",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Starts with aio_. Leave blank to keep the stored key.",
+        help_text=(
+            "aio_ and then at least 8 letters, digits, - or _. Leave blank to keep the stored key."
+        ),
         max_length=200,
     )
 
@@ -366,8 +368,8 @@ def key(request: HttpRequest) -> HttpResponse:
     if not KEY_PATTERN.fullmatch(key):
         messages.error(
             request,
-            "This is not an API in One key: they start with aio_ and hold only letters, digits, "
-            "- and _ (check for spaces or hidden characters when pasting).",
+            "This is not an API in One key: they are aio_ and then at least 8 letters, digits, "
+            "- or _ (check for spaces or hidden characters when pasting).",
         )
         return redirect("workspace")
     from django.conf import settings

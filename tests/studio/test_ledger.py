@@ -12,7 +12,7 @@ from django.utils import timezone
 from generations import tasks
 from generations.models import Generation, State
 from studio import ledger
-from studio.models import Budget, LedgerEntry, LedgerImmutable, Membership, Workspace
+from studio.models import Budget, LedgerEntry, LedgerImmutable, Membership, Role, Workspace
 from tests.conftest import make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
@@ -113,9 +113,16 @@ def test_it_stops_a_member_over_budget_before_anything_is_spent(
     message = " ".join(form.non_field_errors())
     assert "you have 7 of your 12 left this week" in message
     assert "resets" in message
-    assert "Ask alice" in message  # the owner of the workspace
+    assert "Ask alice to raise" in message  # the owner of the workspace
     assert Generation.objects.count() == 1
     assert sandbox_tasks(upstream) == 0
+    bob = make_user("bob")
+    Membership.objects.create(workspace=membership.workspace, user=bob, role=Role.ADMIN)
+    response = alice_client.post(
+        "/create/imagen-4/",
+        {"token": "c", "model": "imagen4", "prompt": "a cat", "num_images": "1"},
+    )
+    assert "Ask alice or bob to raise" in " ".join(response.context["form"].non_field_errors())
 
 
 def test_it_counts_only_this_period(alice) -> None:

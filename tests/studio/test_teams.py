@@ -660,7 +660,7 @@ def test_it_refuses_a_key_the_upstream_refuses_and_saves_nothing(team, upstream,
 @pytest.mark.parametrize("value", ["not-a-key", "aio_short", "sk-aio_1234567890"])
 def test_it_refuses_what_is_not_a_key_without_asking_upstream(team, value) -> None:
     page = text(post_key(client_for(team.ada), value))
-    assert "This is not an API in One key: they start with aio_" in page
+    assert "This is not an API in One key: they are aio_ and then at least 8" in page
     team.workspace.refresh_from_db()
     assert team.workspace.api_key == ""
 
