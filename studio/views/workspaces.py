@@ -36,6 +36,15 @@ class NameForm(forms.Form):
         return name
 
 
+def _assignable_choices(membership) -> list[tuple[str, str]]:
+    """The roles this member may give or take away."""
+    if membership.is_owner:
+        return list(Role.choices)
+    return [
+        (value, label) for value, label in Role.choices if value not in (Role.OWNER, Role.ADMIN)
+    ]
+
+
 class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
     email = forms.EmailField(required=False, help_text="Optional: who it is for (a note).")
@@ -142,10 +151,13 @@ def workspace(request: HttpRequest) -> HttpResponse:
         .select_related("user")
         .order_by("user__username"),
         "rename_form": NameForm(initial={"name": ws.name}),
-        "role_choices": Role.choices,
+        # An admin manages members and viewers; only owners make or unmake admins and owners.
+        "role_choices": _assignable_choices(membership),
+        "assignable": [value for value, _ in _assignable_choices(membership)],
     }
     if membership.can_manage:
         context["invite_form"] = InviteForm()
+        context["invite_form"].fields["role"].choices = _assignable_choices(membership)
         context["key_form"] = KeyForm()
         context["invitations"] = ws.invitations.filter(
             used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()

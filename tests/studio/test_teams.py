@@ -898,3 +898,18 @@ def test_it_ignores_workspace_owner_and_user_in_role_and_budget_forms(team) -> N
     assert ada.post(f"/workspace/members/{bobs_membership.pk}/remove").status_code == 404
     bobs_membership.refresh_from_db()
     assert bobs_membership.role == Role.OWNER
+
+
+def test_an_admin_is_offered_only_what_an_admin_may_do(team) -> None:
+    page = client_for(team.ada).get("/workspace/").content.decode()
+    ws = team.workspace
+    # Members and viewers: a role to change and a Remove; the owner: neither.
+    assert f'action="/workspace/members/{member(ws, team.carol).pk}/role"' in page
+    assert f'action="/workspace/members/{member(ws, team.carol).pk}/remove"' in page
+    assert f'action="/workspace/members/{member(ws, team.alice).pk}/role"' not in page
+    assert f'action="/workspace/members/{member(ws, team.alice).pk}/remove"' not in page
+    assert '<option value="owner"' not in page  # not in a role list, not in the invitation's
+    assert '<option value="admin"' not in page
+    owner_page = client_for(team.alice).get("/workspace/").content.decode()
+    assert f'action="/workspace/members/{member(ws, team.ada).pk}/role"' in owner_page
+    assert '<option value="owner"' in owner_page
