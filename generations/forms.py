@@ -179,7 +179,7 @@ class GenerationForm(forms.Form):
     def _add_media(self, param: catalog.Param) -> None:
         name, multiple = param.name, param.kind == "image_urls"
         self.fields[name] = forms.CharField(
-            label=param.label,
+            label="Links" if multiple else "Link",  # the box around it names the input
             help_text="One public link per line." if multiple else "A public http(s) link.",
             widget=forms.Textarea(attrs={"rows": 2}) if multiple else forms.URLInput(),
             required=False,

@@ -766,3 +766,12 @@ def test_canceling_a_sent_job_asks_first_and_a_queued_one_does_not(alice, alice_
 
     assert "may still finish it and charge for it" in card(State.RUNNING, "sent")
     assert "hx-confirm" not in card(State.QUEUED, "waiting")  # nothing to pay for yet
+
+
+def test_a_media_box_names_its_input_once_and_its_sources_plainly(alice_client) -> None:
+    page = alice_client.get("/?model=kling-3").content.decode()
+    assert page.count(">Start image<") == 1  # the box's legend, not the link field's label too
+    assert '<label for="id_image">Link</label>' in page
+    assert '<label for="id_input_urls">Links</label>' in (
+        alice_client.get("/?model=flux-2").content.decode()
+    )
