@@ -140,3 +140,29 @@ def test_on_a_phone_run_brings_the_new_card_into_view(page) -> None:
     page.get_by_label("Prompt", exact=True).fill("ab")
     page.get_by_role("button", name="Run Flux 2").click()
     expect(page.locator(".field-invalid .errorlist")).to_be_in_viewport()
+
+
+def test_keyboard_focus_survives_the_cards_refresh_and_the_forms_swaps(page) -> None:
+    sign_up(page)
+    page.goto("/?model=kling-3")  # seconds long at the tests' sandbox speed: the card refreshes
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("a slow tide")
+    page.get_by_role("button", name="Run Kling 3.0").click()
+    card = page.locator(".job-card").first
+    expect(card.locator(".state-badge")).to_have_text(re.compile("Running|Queued|Sending"))
+    cancel = card.get_by_role("button", name="Cancel")
+    cancel.focus()
+    page.evaluate(
+        "window.swaps = 0; document.body.addEventListener('htmx:afterSwap', () => window.swaps++)"
+    )
+    page.wait_for_function("window.swaps >= 1", timeout=5_000)  # the card was replaced
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    # Choosing another model or adding a line keeps the keyboard where it was, too.
+    page.locator("summary", has_text="Speech").click()
+    page.locator("#pick-elevenlabs-v3").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[name=dialogue-0-text]")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "pick-elevenlabs-v3"
+    page.get_by_role("button", name="Add a line").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[name=dialogue-2-text]")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "add-dialogue"
