@@ -913,3 +913,9 @@ def test_an_admin_is_offered_only_what_an_admin_may_do(team) -> None:
     owner_page = client_for(team.alice).get("/workspace/").content.decode()
     assert f'action="/workspace/members/{member(ws, team.ada).pk}/role"' in owner_page
     assert '<option value="owner"' in owner_page
+
+
+def test_a_viewer_is_not_told_about_their_own_jobs(team) -> None:
+    home = client_for(team.vic).get("/").content.decode()
+    assert "Nothing yet: the team's jobs show up here." in home
+    assert "your jobs" not in home
