@@ -20,10 +20,16 @@ class GrantForm(forms.Form):
     amount = forms.DecimalField(min_value=0.0001, max_digits=14, decimal_places=4, label="Credits")
     reason = forms.CharField(max_length=300, help_text="E.g. the upstream order it mirrors.")
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_id="id_grant_%s", **kwargs)  # two forms on one page
+
 
 class AdjustForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=4, label="Credits (+ or −)")
     reason = forms.CharField(max_length=300)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_id="id_adjust_%s", **kwargs)
 
     def clean_amount(self):
         if self.cleaned_data["amount"] == 0:

@@ -173,3 +173,8 @@ def test_it_keeps_each_entrys_amount_in_a_column_narrow_screens_show(alice) -> N
     row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", ledger_table, re.S).group(1)
     assert re.search(r'<td class="num credits-amount">40</td>', row)
     assert "Grant · alice" in row
+
+
+def test_the_credits_page_has_no_element_id_twice(alice, alice_client) -> None:
+    ids = re.findall(r'\bid="([^"]+)"', alice_client.get("/credits/").content.decode())
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
