@@ -139,6 +139,7 @@ def test_it_adds_and_removes_dialogue_lines(alice_client) -> None:
         {"dialogue-rows": "2", "dialogue-0-text": "Hello", "rows": "dialogue:add"},
     ).content.decode()
     assert 'name="dialogue-2-text"' in page
+    assert 'id="add-dialogue" autofocus' in page  # the keyboard stays on the button pressed
     assert "Hello" in page
     assert "errorlist" not in page  # nothing was submitted: no errors yet
     page = alice_client.post(

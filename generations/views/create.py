@@ -159,4 +159,6 @@ def rows(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     count = probe.row_counts.get(name, 1) + (1 if sign == "add" else -1)
     form = GenerationForm(spec, request.membership, request.POST, rows={name: count})
     form.skip_validation()  # rows changed, nothing was submitted: no errors to show yet
-    return _page(request, spec, form)
+    response = _page(request, spec, form)
+    response.context_data["focus"] = f"{sign}-{name}"  # the keyboard stays on the button
+    return response

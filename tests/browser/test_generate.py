@@ -155,14 +155,14 @@ def test_keyboard_focus_survives_the_cards_refresh_and_the_forms_swaps(page) -> 
         "window.swaps = 0; document.body.addEventListener('htmx:afterSwap', () => window.swaps++)"
     )
     page.wait_for_function("window.swaps >= 1", timeout=5_000)  # the card was replaced
-    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    expect(page.locator(".job-card").first.get_by_role("button", name="Cancel")).to_be_focused()
     # Choosing another model or adding a line keeps the keyboard where it was, too.
     page.locator("summary", has_text="Speech").click()
     page.locator("#pick-elevenlabs-v3").focus()
     page.keyboard.press("Enter")
     expect(page.locator("[name=dialogue-0-text]")).to_be_visible()
-    assert page.evaluate("document.activeElement.id") == "pick-elevenlabs-v3"
+    expect(page.locator("#pick-elevenlabs-v3")).to_be_focused()
     page.get_by_role("button", name="Add a line").focus()
     page.keyboard.press("Enter")
     expect(page.locator("[name=dialogue-2-text]")).to_be_visible()
-    assert page.evaluate("document.activeElement.id") == "add-dialogue"
+    expect(page.locator("#add-dialogue")).to_be_focused()  # htmx puts it back as it settles
