@@ -36,13 +36,15 @@ class NameForm(forms.Form):
         return name
 
 
+# Only owners give or take away these roles; an admin manages members and viewers.
+POWERFUL = (Role.OWNER, Role.ADMIN)
+
+
 def _assignable_choices(membership) -> list[tuple[str, str]]:
     """The roles this member may give or take away."""
     if membership.is_owner:
         return list(Role.choices)
-    return [
-        (value, label) for value, label in Role.choices if value not in (Role.OWNER, Role.ADMIN)
-    ]
+    return [(value, label) for value, label in Role.choices if value not in POWERFUL]
 
 
 class InviteForm(forms.Form):
@@ -144,6 +146,7 @@ def switch(request: HttpRequest, code) -> HttpResponse:
 def workspace(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
     ws = Workspace.objects.get(pk=membership.workspace_id)
+    choices = _assignable_choices(membership)
     context = {
         "workspace": ws,
         "membership": membership,
@@ -151,13 +154,12 @@ def workspace(request: HttpRequest) -> HttpResponse:
         .select_related("user")
         .order_by("user__username"),
         "rename_form": NameForm(initial={"name": ws.name}),
-        # An admin manages members and viewers; only owners make or unmake admins and owners.
-        "role_choices": _assignable_choices(membership),
-        "assignable": [value for value, _ in _assignable_choices(membership)],
+        "role_choices": choices,
+        "assignable": [value for value, _ in choices],
     }
     if membership.can_manage:
         context["invite_form"] = InviteForm()
-        context["invite_form"].fields["role"].choices = _assignable_choices(membership)
+        context["invite_form"].fields["role"].choices = choices
         context["key_form"] = KeyForm()
         context["invitations"] = ws.invitations.filter(
             used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
@@ -184,10 +186,9 @@ def rename(request: HttpRequest) -> HttpResponse:
 
 def _may_change(actor: Membership, target: Membership, new_role: str | None) -> str | None:
     """Why `actor` may not change `target` (to `new_role`, or remove them); None if allowed."""
-    powerful = (Role.OWNER, Role.ADMIN)
     if not actor.can_manage:
         return "Only admins manage members."
-    if (target.role in powerful or new_role in powerful) and not actor.is_owner:
+    if (target.role in POWERFUL or new_role in POWERFUL) and not actor.is_owner:
         return "Only owners make or unmake admins and owners."
     if target.role == Role.OWNER and new_role != Role.OWNER and _owners(target.workspace_id) == 1:
         return "A workspace keeps at least one owner: make someone else owner first."
@@ -288,7 +289,7 @@ def invite(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check the invitation: a role, an optional email, 1–30 days.")
         return redirect("workspace")
     role = form.cleaned_data["role"]
-    if role in (Role.OWNER, Role.ADMIN) and not actor.is_owner:
+    if role in POWERFUL and not actor.is_owner:
         messages.error(request, "Only owners invite admins and owners.")
         return redirect("workspace")
     invitation = Invitation.objects.create(
