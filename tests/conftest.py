@@ -13,6 +13,26 @@ from studio.models import Workspace
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (`make test` runs on every core) the browser tests all go to one
+    worker, which starts their live studio once; every other test is handed out on its own.
+    (xdist's own `loadgroup` mode cannot do it under pytest 9: it renames items by a field
+    pytest no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Hashing a password the production way takes ~0.3 s; tests make users by the hundred."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings) -> None:
     """Pages render without a collectstatic run (the browser tests run the real thing)."""

@@ -217,7 +217,6 @@ def job(workspace: Workspace, user, prompt: str, token: str, **fields) -> Genera
 
 @pytest.fixture
 def world(db, settings, tmp_path) -> World:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

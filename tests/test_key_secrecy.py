@@ -35,11 +35,6 @@ SHOWN = "…abcd"  # what a page may show of it: its last four characters
 PARTS = (SECRET, "SECRETVALUE", "1234abcd")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def assert_secret_absent(where: str, *texts: str) -> None:
     for text in texts:
         for part in PARTS:

@@ -916,8 +916,9 @@ class SandboxServer:
         self.sandbox = Sandbox(self.config, lambda: self.root)
         self.httpd.sandbox = self.sandbox
         self.sandbox.recover()
+        # A short poll interval: stop() returns within it (tests start and stop hundreds).
         self.thread = threading.Thread(
-            target=self.httpd.serve_forever, name="sandbox-http", daemon=True
+            target=self.httpd.serve_forever, args=(0.02,), name="sandbox-http", daemon=True
         )
         self.thread.start()
         return self

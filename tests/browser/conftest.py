@@ -116,8 +116,11 @@ def live_studio() -> Iterator[LiveStudio]:
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module, not per session: Playwright's sync API runs an event loop in this thread while
+    it is open, and the database tests a worker runs after the browser tests would refuse to run
+    beside it (SynchronousOnlyOperation)."""
     path = find_chromium()
     if path is None:
         pytest.fail(INSTALL_HINT, pytrace=False)

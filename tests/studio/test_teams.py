@@ -35,11 +35,6 @@ KEEPS_AN_OWNER = "A workspace keeps at least one owner: make someone else owner 
 ONLY_OWNERS = "Only owners make or unmake admins and owners."
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def text(response) -> str:
     """A page's text as a person reads it (entities decoded)."""
     return html.unescape(response.content.decode())
