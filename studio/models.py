@@ -97,6 +97,13 @@ class Membership(models.Model):
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
 
+    def can_assign(self, role: str) -> bool:
+        """Whether this member may give (or take away, invite to, see invitations to) `role`:
+        owners any role, admins members and viewers only, everyone else none."""
+        if self.is_owner:
+            return role in Role.values
+        return self.can_manage and role not in MANAGERS
+
     @classmethod
     def current_for(cls, user) -> Membership | None:
         return (
@@ -260,6 +267,11 @@ class Invitation(models.Model):
     def problem(self, now=None) -> str | None:
         """Why this link cannot be used, in a sentence; None when it can."""
         now = now or timezone.now()
+        if self.role in MANAGERS and not self._maker_still_owns():
+            return (
+                "This invitation no longer works: whoever made it may no longer give that role. "
+                "Ask an owner of the workspace for a new one."
+            )
         if self.revoked_at:
             return "This invitation was withdrawn by an admin of the workspace."
         if self.used_at:
@@ -269,6 +281,12 @@ class Invitation(models.Model):
         if self.workspace.deleted_at:
             return "The workspace this invitation was for no longer exists."
         return None
+
+    def _maker_still_owns(self) -> bool:
+        """An owner's link to an admin or owner role is only as good as its maker's ownership."""
+        return Membership.objects.filter(
+            workspace_id=self.workspace_id, user_id=self.created_by_id, role=Role.OWNER
+        ).exists()
 
 
 class AuditEvent(models.Model):

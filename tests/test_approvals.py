@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -91,14 +92,14 @@ def test_the_rejecting_admin_gets_no_retry_and_no_message_for_later(
     card = admin.post(f"/g/{generation.code}/reject", HTTP_HX_REQUEST="true").content.decode()
     assert "Not approved by alice." in card
     assert "Retry" not in card  # Retry would run carol's job as alice's, unapproved
-    assert admin.post(f"/g/{generation.code}/retry").status_code == 404
+    assert admin.post(f"/g/{generation.code}/retry", {"token": uuid.uuid4().hex}).status_code == 404
     assert Generation.objects.count() == 1
     assert "Rejected" not in admin.get("/gallery/").content.decode()  # said on the card only
     # Carol may try again: through the approval, as the first time.
     author = client_for(carol)
     assert "Retry" in author.get(f"/g/{generation.code}/card").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        author.post(f"/g/{generation.code}/retry")
+        author.post(f"/g/{generation.code}/retry", {"token": uuid.uuid4().hex})
     again = Generation.objects.get(retry_of=generation)
     assert again.state == State.AWAITING_APPROVAL
     with django_capture_on_commit_callbacks(execute=True):

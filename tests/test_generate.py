@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ from PIL import Image
 from generations import catalog, client, tasks
 from generations.models import Generation, GenerationFile, State, Upload
 from studio import ledger
-from tests.conftest import make_user, sandbox_tasks
+from tests.conftest import client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -300,7 +301,7 @@ def test_it_explains_an_upstream_failure_and_retries_it(
     assert "Retry" in card
     assert "hx-trigger" not in card
     with django_capture_on_commit_callbacks(execute=True):
-        alice_client.post(f"/g/{failed.code}/retry")
+        alice_client.post(f"/g/{failed.code}/retry", {"token": uuid.uuid4().hex})
     again = Generation.objects.exclude(pk=failed.pk).get()
     assert again.retry_of == failed
     assert again.params == failed.params
@@ -683,7 +684,9 @@ def test_a_retry_over_budget_from_a_card_goes_to_the_jobs_page_with_the_reason(
         raise ledger.BudgetExceeded("Not enough credits left in your budget.")
 
     monkeypatch.setattr("generations.actions.start_job", over_budget)
-    response = alice_client.post(f"/g/{failed.code}/retry", HTTP_HX_REQUEST="true")
+    response = alice_client.post(
+        f"/g/{failed.code}/retry", {"token": uuid.uuid4().hex}, HTTP_HX_REQUEST="true"
+    )
     assert response["HX-Redirect"] == f"/g/{failed.code}/"  # not a whole page inside the card
     assert "Not enough credits left" in alice_client.get(f"/g/{failed.code}/").content.decode()
     assert Generation.objects.count() == 1
@@ -740,6 +743,7 @@ def test_retry_from_the_create_page_adds_a_card_and_from_the_jobs_page_opens_the
     with django_capture_on_commit_callbacks(execute=True):
         card = alice_client.post(
             f"/g/{failed.code}/retry",
+            {"token": uuid.uuid4().hex},
             HTTP_HX_REQUEST="true",
             HTTP_HX_CURRENT_URL="http://testserver/",
         )
@@ -748,6 +752,7 @@ def test_retry_from_the_create_page_adds_a_card_and_from_the_jobs_page_opens_the
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(
             f"/g/{failed.code}/retry",
+            {"token": uuid.uuid4().hex},
             HTTP_HX_REQUEST="true",
             HTTP_HX_CURRENT_URL=f"http://testserver/g/{failed.code}/",
         )
@@ -776,3 +781,55 @@ def test_a_media_box_names_its_input_once_and_its_sources_plainly(alice_client) 
     assert '<label for="id_input_urls">Links</label>' in (
         alice_client.get("/?model=flux-2").content.decode()
     )
+
+
+def test_a_retry_keeps_everything_its_author_chose_privacy_included(alice, alice_client) -> None:
+    failed = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "a secret kite"}, estimate=5, token="p",
+        state=State.FAILED, private=True,
+    )  # fmt: skip
+    alice_client.post(f"/g/{failed.code}/retry", {"token": uuid.uuid4().hex})
+    again = Generation.objects.get(retry_of=failed)
+    assert again.private
+    assert again.params == failed.params
+
+
+def test_a_retry_button_without_its_token_changes_nothing(alice, alice_client) -> None:
+    failed = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "x"}, estimate=5, token="n", state=State.FAILED,
+    )  # fmt: skip
+    response = alice_client.post(f"/g/{failed.code}/retry", {"token": "1"}, follow=True)
+    assert "out of date" in response.content.decode()
+    assert Generation.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # six requests at once, each on its own connection
+def test_six_retries_of_one_form_at_once_make_one_job_and_no_error(alice, upstream) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from studio.models import LedgerEntry
+
+    failed = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "a kite"}, estimate=5, token="six", state=State.FAILED,
+    )  # fmt: skip
+    token = uuid.uuid4().hex
+
+    def press() -> int:
+        try:
+            return client_for(alice).post(f"/g/{failed.code}/retry", {"token": token}).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: press(), range(6)))
+    assert codes == [302] * 6
+    again = Generation.objects.get(retry_of=failed)
+    assert LedgerEntry.objects.filter(generation=again, kind="hold").count() == 1
+    # A double click on the same button: still that one job.
+    assert client_for(alice).post(f"/g/{failed.code}/retry", {"token": token}).status_code == 302
+    assert Generation.objects.filter(retry_of=failed).count() == 1

@@ -385,7 +385,7 @@ REQUESTS: dict[str, Call] = {
     "generation-card": Call(GET, lambda w: [w.done.code]),
     "generation-file": Call(GET, lambda w: [w.done.code, 0]),
     "generation-cancel": Call(POST, lambda w: [w.waiting.code]),
-    "generation-retry": Call(POST, lambda w: [w.failed.code]),
+    "generation-retry": Call(POST, lambda w: [w.failed.code], lambda w: {"token": "0" * 32}),
     "generation-approve": Call(POST, lambda w: [w.waiting.code]),
     "generation-reject": Call(POST, lambda w: [w.waiting.code]),
     "approvals": Call(GET),

@@ -3,8 +3,11 @@ and its result files."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -64,8 +67,14 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
         raise Http404("Only its author retries a job")
     if original.state not in (State.FAILED, State.CANCELED):
         raise Http404("Only failed or canceled jobs are retried")
+    token = request.POST.get("token", "")
+    if not TOKEN.fullmatch(token):
+        messages.error(request, "That Retry button was out of date: press Retry again.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("generation", args=[original.code]))
+        return redirect("generation", code=original.code)
     try:
-        again = _resubmit(request, original)
+        again = _resubmit(request, original, f"retry-{token}")
     except ledger.BudgetExceeded as e:
         messages.error(request, str(e))
         if request.htmx:  # the message is on the job's page, not a page inside the card
@@ -80,17 +89,30 @@ def retry(request: HtmxHttpRequest, code) -> HttpResponse:
     return redirect("generation", code=again.code)
 
 
-def _resubmit(request: HtmxHttpRequest, original: Generation) -> Generation:
-    return actions.start_job(
-        workspace=original.workspace,
-        user=request.user,
-        model_slug=original.model_slug,
-        kind=original.kind,
-        params=original.params,
-        estimate=original.spec.estimate(original.params),
-        token=f"retry-{original.code}-{Generation.objects.filter(retry_of=original).count()}",
-        retry_of=original,
-    )
+TOKEN = re.compile(r"[0-9a-f]{32}")  # the Retry form's one-time token (one_time_token)
+
+
+def _resubmit(request: HtmxHttpRequest, original: Generation, token: str) -> Generation:
+    """The retry a Retry form's token made, made once: a double click or six parallel posts of
+    one form find the job the first one started. Everything its author chose carries over."""
+    mine = Generation.objects.filter(workspace=original.workspace, user=request.user)
+    existing = mine.filter(token=token).first()
+    if existing is not None:
+        return existing
+    try:
+        return actions.start_job(
+            workspace=original.workspace,
+            user=request.user,
+            model_slug=original.model_slug,
+            kind=original.kind,
+            params=original.params,
+            estimate=original.spec.estimate(original.params),
+            token=token,
+            private=original.private,
+            retry_of=original,
+        )
+    except IntegrityError:  # the same form, sent twice at once: the first one won
+        return mine.get(token=token)
 
 
 @login_required

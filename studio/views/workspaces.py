@@ -36,15 +36,9 @@ class NameForm(forms.Form):
         return name
 
 
-# Only owners give or take away these roles; an admin manages members and viewers.
-POWERFUL = (Role.OWNER, Role.ADMIN)
-
-
 def _assignable_choices(membership) -> list[tuple[str, str]]:
     """The roles this member may give or take away."""
-    if membership.is_owner:
-        return list(Role.choices)
-    return [(value, label) for value, label in Role.choices if value not in POWERFUL]
+    return [(value, label) for value, label in Role.choices if membership.can_assign(value)]
 
 
 class InviteForm(forms.Form):
@@ -161,8 +155,13 @@ def workspace(request: HttpRequest) -> HttpResponse:
         context["invite_form"] = InviteForm()
         context["invite_form"].fields["role"].choices = choices
         context["key_form"] = KeyForm()
+        # Links to a role this member may not give are not theirs to see (an admin who opened
+        # an owner's link would join as owner).
         context["invitations"] = ws.invitations.filter(
-            used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            role__in=[role for role in Role.values if membership.can_assign(role)],
         )
     return TemplateResponse(request, "studio/workspace.html", context)
 
@@ -188,7 +187,7 @@ def _may_change(actor: Membership, target: Membership, new_role: str | None) -> 
     """Why `actor` may not change `target` (to `new_role`, or remove them); None if allowed."""
     if not actor.can_manage:
         return "Only admins manage members."
-    if (target.role in POWERFUL or new_role in POWERFUL) and not actor.is_owner:
+    if not actor.can_assign(target.role) or (new_role and not actor.can_assign(new_role)):
         return "Only owners make or unmake admins and owners."
     if target.role == Role.OWNER and new_role != Role.OWNER and _owners(target.workspace_id) == 1:
         return "A workspace keeps at least one owner: make someone else owner first."
@@ -289,7 +288,7 @@ def invite(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check the invitation: a role, an optional email, 1–30 days.")
         return redirect("workspace")
     role = form.cleaned_data["role"]
-    if role in POWERFUL and not actor.is_owner:
+    if not actor.can_assign(role):
         messages.error(request, "Only owners invite admins and owners.")
         return redirect("workspace")
     invitation = Invitation.objects.create(
@@ -301,7 +300,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     )
     AuditEvent.record(
         actor.workspace, request.user, "invitation created",
-        f"{role}{' for ' + invitation.email if invitation.email else ''}",
+        f"#{invitation.pk} ({role}){' for ' + invitation.email if invitation.email else ''}",
     )  # fmt: skip
     link = request.build_absolute_uri(f"/invite/{invitation.token}")
     messages.success(request, f"Invitation link (works once): {link}")
@@ -313,10 +312,15 @@ def invite(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor = manager_membership(request)
     invitation = get_object_or_404(Invitation, pk=invitation_id, workspace_id=actor.workspace_id)
+    if not actor.can_assign(invitation.role):
+        raise Http404("Only owners see invitations to admin or owner")
     if Invitation.objects.filter(
         pk=invitation.pk, revoked_at__isnull=True, used_at__isnull=True
     ).update(revoked_at=timezone.now()):
-        AuditEvent.record(actor.workspace, request.user, "invitation revoked", invitation.role)
+        AuditEvent.record(
+            actor.workspace, request.user, "invitation revoked",
+            f"#{invitation.pk} ({invitation.role}) made by {_name(invitation.created_by)}",
+        )  # fmt: skip
         messages.success(request, "Invitation withdrawn: its link no longer works.")
     return redirect("workspace")
 
@@ -353,10 +357,15 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         )  # fmt: skip
         AuditEvent.record(
             invitation.workspace, request.user, "joined",
-            f"{request.user.username} as {invitation.role}",
+            f"{request.user.username} as {invitation.role}, with invitation #{invitation.pk} "
+            f"made by {_name(invitation.created_by)}",
         )  # fmt: skip
     messages.success(request, f"Welcome to “{invitation.workspace.name}”.")
     return redirect("create")
+
+
+def _name(user) -> str:
+    return user.username if user is not None else "a deleted user"
 
 
 # -- the key ------------------------------------------------------------------------------------

@@ -597,6 +597,76 @@ def test_it_lets_only_owners_invite_admins_and_owners(team) -> None:
     assert member(team.workspace, erin).role == Role.ADMIN
 
 
+ACTORS = ("alice", "ada", "carol", "vic", "outsider")  # owner, admin, member, viewer, none
+MAY_GIVE = {
+    "alice": set(Role.values),
+    "ada": {Role.MEMBER, Role.VIEWER},
+    "carol": set(),
+    "vic": set(),
+    "outsider": set(),
+}
+
+
+def actor_client(team, name: str) -> Client:
+    if name == "outsider":
+        return client_for(make_user("outsider"))
+    return client_for(getattr(team, name))
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("role", Role.values)
+def test_only_who_may_give_a_role_sees_creates_or_revokes_its_invitations(
+    team, actor, role
+) -> None:
+    allowed = role in MAY_GIVE[actor]
+    made = Invitation.objects.create(
+        workspace=team.workspace, role=role, created_by=team.alice,
+        expires_at=timezone.now() + timedelta(days=7),
+    )  # fmt: skip
+    client = actor_client(team, actor)
+    # See: the page lists (and shows the link of) only invitations to roles one may give.
+    page = client.get("/workspace/").content.decode()
+    assert (made.token in page) is allowed
+    # Create.
+    response = invite(client, role)
+    created = Invitation.objects.filter(workspace=team.workspace, role=role).exclude(pk=made.pk)
+    assert created.exists() is allowed
+    if not allowed and actor == "ada":
+        assert "Only owners invite admins and owners." in text(response)
+    # Revoke.
+    response = client.post(f"/workspace/invitations/{made.pk}/revoke")
+    made.refresh_from_db()
+    assert (made.revoked_at is not None) is allowed
+    if not allowed:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_an_owners_link_joins_anyone_holding_it_with_its_role_and_audit_says_whose(
+    team, role
+) -> None:
+    invite(client_for(team.alice), role)
+    invitation = Invitation.objects.get()
+    erin = make_user("erin")
+    client_for(erin).post(f"/invite/{invitation.token}")
+    assert member(team.workspace, erin).role == role
+    joined = AuditEvent.objects.get(action="joined")
+    assert joined.detail == f"erin as {role}, with invitation #{invitation.pk} made by alice"
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.OWNER])
+def test_a_link_to_a_powerful_role_dies_with_its_makers_ownership(team, role) -> None:
+    Membership.objects.filter(workspace=team.workspace, user=team.ada).update(role=Role.OWNER)
+    invite(client_for(team.ada), role)
+    invitation = Invitation.objects.get()
+    Membership.objects.filter(workspace=team.workspace, user=team.ada).update(role=Role.ADMIN)
+    erin = make_user("erin")
+    response = client_for(erin).post(f"/invite/{invitation.token}")
+    assert response.status_code == 410
+    assert "may no longer give that role" in text(response)
+    assert not Membership.objects.filter(workspace=team.workspace, user=erin).exists()
+
+
 # -- the key ---------------------------------------------------------------------------------
 
 
@@ -790,7 +860,8 @@ def test_it_keeps_an_audit_log_of_who_did_what_for_admins(team, upstream, settin
     alice, ada = client_for(team.alice), client_for(team.ada)
     set_role(alice, ws, team.carol, Role.VIEWER)
     invite(ada, Role.MEMBER, "erin@example.com")
-    ada.post(f"/workspace/invitations/{Invitation.objects.get().pk}/revoke")
+    number = Invitation.objects.get().pk
+    ada.post(f"/workspace/invitations/{number}/revoke")
     post_key(ada, TEAM_KEY)
     ada.post("/workspace/key", {"action": "clear"})
     dave = member(ws, team.dave)
@@ -803,8 +874,8 @@ def test_it_keeps_an_audit_log_of_who_did_what_for_admins(team, upstream, settin
     expected = [
         ("alice", "workspace created", "Acme"),
         ("alice", "role changed", "carol: member → viewer"),
-        ("ada", "invitation created", "member for erin@example.com"),
-        ("ada", "invitation revoked", "member"),
+        ("ada", "invitation created", f"#{number} (member) for erin@example.com"),
+        ("ada", "invitation revoked", f"#{number} (member) made by ada"),
         ("ada", "key set", "key …7Kq2"),
         ("ada", "key cleared", ""),
         ("ada", "budget changed", "dave: 50 per week"),
