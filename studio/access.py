@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -31,3 +32,24 @@ def safe_next(request: HttpRequest, default: str = "") -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return default
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address of whoever sent the request. Behind STUDIO_TRUSTED_PROXIES reverse proxies,
+    the address the nearest of them saw (X-Forwarded-For, counted from the right: entries
+    further left are the client's own word, which anyone can forge)."""
+    proxies = settings.STUDIO_TRUSTED_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def axes_client_ip(request: HttpRequest) -> str:
+    """django-axes' AXES_CLIENT_IP_CALLABLE: the same address every other throttle uses."""
+    return client_ip(request)

@@ -16,6 +16,8 @@ def studio(request: HttpRequest) -> dict:
     return {
         "budget_alert": budget_alert,
         "STUDIO_VERSION": settings.VERSION,
+        "STUDIO_OPEN_SIGNUP": settings.STUDIO_OPEN_SIGNUP,
+        "DEBUG_MODE": settings.DEBUG,
         "USES_SANDBOX": uses_sandbox(membership.workspace if membership else None),
         "current_membership": membership if membership else None,
     }

@@ -311,3 +311,19 @@ class AuditEvent(models.Model):
         return cls.objects.create(
             workspace=workspace, actor=actor, action=action, detail=detail[:300]
         )
+
+
+class ThrottleHit(models.Model):
+    """One attempt at something the studio limits (sign-ups from an address, password reset
+    requests, key checks): a sliding window, counted in the database so that every web
+    process sees the same count. Only studio/throttle.py writes these."""
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} at {self.at}"

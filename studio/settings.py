@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -221,6 +222,44 @@ STUDIO_RESULT_KEEPERS = env_int("STUDIO_RESULT_KEEPERS", 4)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024, minimum=1024)
 
+# -- who may come in, and how often ------------------------------------------------------------
+# Reverse proxies in front of the studio (each adds one X-Forwarded-For entry): the client's
+# address, for throttles and logs, is the one the nearest trusted proxy saw. 0: REMOTE_ADDR.
+STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0)
+# Anyone may create an account (on with DEBUG, for `make run`); off, only someone holding an
+# invitation link signs up: the default for a server.
+STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
+STUDIO_SIGNUPS_PER_HOUR = env_int("STUDIO_SIGNUPS_PER_HOUR", 5, minimum=1)  # per address
+STUDIO_RESETS_PER_HOUR = env_int("STUDIO_RESETS_PER_HOUR", 5, minimum=1)  # per address and email
+STUDIO_KEY_CHECKS_PER_HOUR = env_int("STUDIO_KEY_CHECKS_PER_HOUR", 10, minimum=1)  # per ws, user
+# Logins (django-axes): after this many failures in a row for one account, or from one address,
+# that account or address waits STUDIO_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURES", 10, minimum=1)
+STUDIO_LOGIN_LOCKOUT_MINUTES = env_int("STUDIO_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=STUDIO_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "studio.access.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # the studio logs sign-ins itself (studio/signals.py), with the address
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Email (password resets): printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "API in One Studio <studio@localhost>")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -232,6 +271,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "axes",
     "studio",
     "generations",
 ]
@@ -247,6 +287,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.WorkspaceMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the page that says so
 ]
 
 ROOT_URLCONF = "studio.urls"

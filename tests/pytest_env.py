@@ -15,6 +15,10 @@ os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-tests-")
 os.makedirs(os.path.join(os.environ["STUDIO_VAR_DIR"], "staticfiles"), exist_ok=True)
 # django-q2 runs tasks inline, so a test sees a job through from submit to its end.
 os.environ.setdefault("Q_SYNC", "1")
+# The tests sign people up (a server's default is invitations only; tests of that say so), and
+# the browser tests sign up dozens from one address.
+os.environ.setdefault("STUDIO_OPEN_SIGNUP", "1")
+os.environ.setdefault("STUDIO_SIGNUPS_PER_HOUR", "1000")
 os.environ.setdefault("STUDIO_POLL_FLOOR", "0.05")
 # The poller keeps results itself: keeper threads have their own database connections, which do
 # not see a test's uncommitted rows. Tests of the keepers turn them on (transactional tests).

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations import client
+from studio import throttle
 from studio.access import manager_membership
 from studio.models import AuditEvent, Invitation, Membership, Role, Workspace
 from studio.secrets import last4
@@ -394,8 +396,17 @@ def key(request: HttpRequest) -> HttpResponse:
             "- or _ (check for spaces or hidden characters when pasting).",
         )
         return redirect("workspace")
-    from django.conf import settings
-
+    # Each check is a request to API in One with a guessed key: not an oracle to hammer.
+    limit, hour = settings.STUDIO_KEY_CHECKS_PER_HOUR, timedelta(hours=1)
+    wait = throttle.hit("key-check-ws", str(actor.workspace_id), limit, hour) or throttle.hit(
+        "key-check-user", str(request.user.pk), limit, hour
+    )
+    if wait:
+        messages.error(
+            request,
+            f"Keys were checked too often just now: try again in {throttle.wait_words(wait)}.",
+        )
+        return redirect("workspace")
     account = client.Account(base_url=settings.APIINONE_BASE_URL, api_key=key)
     try:
         client.check_key(account)
