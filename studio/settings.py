@@ -220,6 +220,11 @@ STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)
 # holds up the look-ups of other jobs (0: the poller keeps them itself, one after the other).
 STUDIO_RESULT_KEEPERS = env_int("STUDIO_RESULT_KEEPERS", 4)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+# One request carries at most this much (all its files together; see studio/bodylimit.py); who
+# is not signed in, far less (log-in, sign-up, callbacks).
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 1024 * 1024, minimum=1024)
+MAX_ANONYMOUS_REQUEST_BYTES = env_int("MAX_ANONYMOUS_REQUEST_BYTES", 256 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: form fields, not files
 MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024, minimum=1024)
 
 # -- who may come in, and how often ------------------------------------------------------------

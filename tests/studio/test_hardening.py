@@ -153,7 +153,7 @@ def test_it_resets_a_password_by_email_and_tells_nothing_of_who_exists(db) -> No
     assert known.status_code == unknown.status_code == 200
     strip = lambda r: re.sub(
         r'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+"', "", r.content.decode()
-    )  # noqa: E731
+    )
     assert strip(known) == strip(unknown)
     assert "If an account has that email" in strip(known)
     assert len(mail.outbox) == 1
