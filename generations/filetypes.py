@@ -2,6 +2,52 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
+from PIL import Image
+
+
+class TooManyPixels(ValueError):
+    """An image whose header claims more pixels than the studio decodes (a pixel bomb)."""
+
+
+def _too_many(what: str, size: str) -> TooManyPixels:
+    cap = Image.MAX_IMAGE_PIXELS or 0
+    return TooManyPixels(
+        f"{what} {size}; the studio takes images of at most {cap / 1_000_000:.0f} megapixels."
+    )
+
+
+def check_pixels(image: Image.Image, what: str = "The image") -> Image.Image:
+    """Refuses, before anything is decoded, an opened image above Image.MAX_IMAGE_PIXELS (the
+    studio's MAX_IMAGE_PIXELS; Pillow itself only warns up to twice that)."""
+    width, height = image.size
+    cap = Image.MAX_IMAGE_PIXELS
+    if cap and width * height > cap:
+        raise _too_many(what, f"is {width} × {height} pixels")
+    return image
+
+
+def open_image(data: bytes, what: str = "The image") -> Image.Image:
+    """Image.open (lazy: the header only) with the pixel cap checked; TooManyPixels above it."""
+    try:
+        image = Image.open(BytesIO(bytes(data)))
+    except Image.DecompressionBombError:  # Pillow's own refusal, past twice the cap
+        cap = Image.MAX_IMAGE_PIXELS or 0
+        raise _too_many(what, f"has more than {2 * cap / 1_000_000:.0f} megapixels") from None
+    return check_pixels(image, what)
+
+
+def pixel_problem(data: bytes, what: str = "The image") -> str | None:
+    """Why these image bytes are not decoded (too many pixels), read from the header only."""
+    try:
+        open_image(data, what).close()
+    except TooManyPixels as e:
+        return str(e)
+    except Exception:  # not an image Pillow reads: sniffing says what it is
+        return None
+    return None
+
 
 def sniff(data: bytes) -> str | None:
     """The MIME type of a media file from its first bytes, or None when unrecognised."""

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from generations import catalog, urlsafety
-from generations.filetypes import sniff
+from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS, public_url_missing_message
 from generations.models import Generation, GenerationFile, Upload
 
@@ -513,6 +513,11 @@ def _check_upload(upload: UploadedFile, wanted: str) -> str | None:
     if kind is None or not kind.startswith(wanted):
         what = {"image/": "an image", "video/": "a video", "audio/": "an audio file"}[wanted]
         return f"{upload.name} is not {what} (its content was checked, not its name)."
+    if wanted == "image/":
+        upload.seek(0)
+        problem = pixel_problem(upload.read(), upload.name)
+        upload.seek(0)
+        return problem
     return None
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from generations.filetypes import open_image
+
 THUMB_SIZE = (480, 480)
 
 
@@ -23,7 +25,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 def thumbnail(data: bytes) -> bytes | None:
     """A WebP no larger than 480 px a side, or None when the bytes are no image Pillow reads."""
     try:
-        with Image.open(BytesIO(data)) as image:
+        with open_image(data) as image:  # no thumbnail of a pixel bomb: nothing is decoded
             image.thumbnail(THUMB_SIZE)
             out = BytesIO()
             image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB").save(

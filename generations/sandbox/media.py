@@ -25,7 +25,7 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps, UnidentifiedImageError
 
-from generations.filetypes import sniff
+from generations.filetypes import TooManyPixels, open_image, sniff
 
 __all__ = [
     "face_swap",
@@ -153,8 +153,10 @@ def _open_image(data: bytes, what: str = "image") -> Image.Image:
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
         raise ValueError(f"{what} is empty: expected the bytes of a PNG, JPEG, WebP or GIF file")
     try:
-        img = Image.open(io.BytesIO(bytes(data)))
+        img = open_image(data, what)  # the cap checked before decoding (a 20 KB pixel bomb)
         img.load()
+    except TooManyPixels as exc:
+        raise ValueError(str(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(
             f"{what} is not a readable image (expected PNG, JPEG, WebP or GIF bytes): {exc}"

@@ -134,8 +134,18 @@ def usage_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow([filters.bucket, filters.group, "credits"])
     for bucket, group, value in report.rows():
-        writer.writerow([bucket.isoformat(), group, ledger.fmt(value)])
+        writer.writerow([bucket.isoformat(), csv_cell(group), ledger.fmt(value)])
     return response
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text) -> str:
+    """A text cell a spreadsheet shows as text, never runs: one starting like a formula (a
+    username "+1+1", "@SUM(…)") gets a leading apostrophe (OWASP's rule for CSV injection)."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @login_required

@@ -83,3 +83,39 @@ def test_it_stops_start_up_on_a_bad_value(env: dict[str, str], sentence: str) ->
 def test_it_starts_with_good_values() -> None:
     result = _start({"DEBUG": "0", "SECRET_KEY": "x" * 50})
     assert result.returncode == 0, result.stderr
+
+
+def test_var_is_for_its_owner_alone(tmp_path) -> None:
+    """var/ holds the database with sessions and password hashes: 0700, its files 0600, and a
+    var/ an older version left readable is closed again."""
+    import stat
+
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)
+    env = {**os.environ, "STUDIO_VAR_DIR": str(var), "DEBUG": "1"}
+    env.pop("DATABASE_URL", None)  # the embedded default: SQLite in var/
+    env.pop("SECRET_KEY", None)  # generated into var/secret_key
+    code = (
+        "import django; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from django.core.files.storage import default_storage;"
+        "from django.core.files.base import ContentFile;"
+        "default_storage.save('results/w/g/one.png', ContentFile(b'x'))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "studio.settings"},
+        check=True,
+        capture_output=True,
+    )
+    modes = {
+        path.relative_to(var).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [var, *var.rglob("*")]
+    }
+    assert modes["."] == 0o700
+    assert modes["studio.sqlite3"] == 0o600
+    assert modes["secret_key"] == 0o600
+    assert modes["media/results/w/g/one.png"] == 0o600
+    loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
+    assert loose == {}

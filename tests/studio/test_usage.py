@@ -92,6 +92,23 @@ def test_it_exports_the_same_rows_as_csv(alice, team) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("name", ["+1+1", "-2+3", "@SUM", "=cmd"])
+def test_it_exports_a_formula_like_name_as_text_never_a_formula(alice, team, name) -> None:
+    workspace, _ = team
+    from django.contrib.auth import get_user_model
+
+    sly = get_user_model().objects.create_user("sly")
+    get_user_model().objects.filter(pk=sly.pk).update(
+        username=name
+    )  # "=" is not allowed at sign-up
+    sly.refresh_from_db()
+    Membership.objects.create(workspace=workspace, user=sly, role=Role.MEMBER)
+    job(sly, workspace, "flux-2", 5, Decimal(-5) + 10, "s1")
+    response = client_for(alice).get("/usage/export.csv?group=member&bucket=month")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert [row[1:] for row in rows if row[1].endswith(name)] == [["'" + name, "5"]]
+
+
 def test_it_lists_the_jobs_behind_a_bar(alice, team) -> None:
     response = client_for(alice).get("/usage/jobs?group=member&value=carol")
     costs = sorted(cost for _, cost in response.context["rows"])
