@@ -6,6 +6,20 @@ from io import BytesIO
 
 from PIL import Image
 
+# Types a browser may show inline from the studio's origin: raster images, video and audio (what
+# sniff() recognises). Anything else (an SVG, HTML, a type someone claimed) is a download.
+INLINE_TYPES = frozenset(
+    {
+        "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/heic",
+        "video/mp4", "video/webm", "video/quicktime", "video/x-matroska",
+        "audio/mpeg", "audio/wav", "audio/ogg", "audio/mp4", "audio/flac", "audio/aac",
+    }
+)  # fmt: skip
+# Sent with every stored file: even shown inline, it runs no script and loads nothing else.
+FILE_CSP = (
+    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"
+)
+
 
 class TooManyPixels(ValueError):
     """An image whose header claims more pixels than the studio decodes (a pixel bomb)."""

@@ -80,6 +80,7 @@ ACTIVE_STATES = (
     State.UNKNOWN,
 )
 ENDED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+_FREE = object()  # Generation.fail's default: nothing was charged
 
 
 class GenerationQuerySet(models.QuerySet):
@@ -287,8 +288,10 @@ class Generation(models.Model):
                 ledger.release(self, "Canceled before it was sent.")
         return moved
 
-    def fail(self, kind: str, message: str, from_states=ACTIVE_STATES) -> bool:
-        """Ends a job as failed and gives its hold back (the upstream charges successes only)."""
+    def fail(self, kind: str, message: str, from_states=ACTIVE_STATES, charged=_FREE) -> bool:
+        """Ends a job as failed and gives its hold back (the upstream charges successes only);
+        with `charged` (what the upstream reported for a job it ran but whose result the studio
+        could not keep), settles to that instead."""
         from studio import ledger
 
         with transaction.atomic():
@@ -301,8 +304,10 @@ class Generation(models.Model):
                 next_check_at=None,
                 waiting_note="",
             )
-            if moved:
+            if moved and charged is _FREE:
                 ledger.release(self, message[:300])
+            elif moved:
+                ledger.settle(self, charged)
         return moved
 
     def needs_approval(self) -> bool:

@@ -323,10 +323,15 @@ def _keep(generation: Generation, position: int, url: str, output: str) -> None:
     download = client.download(
         url, allowed_hosts=client.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
     )
-    content_type = sniff(download.content) or download.content_type
-    if not content_type.startswith(OUTPUT_TYPES.get(output, ("",))):
-        raise UpstreamError(
-            client.INVALID_REQUEST, f"A result was {content_type or 'unknown'}, not {output}."
+    # What the bytes are, never what the upstream says they are: only raster images, video and
+    # audio are kept (an SVG or HTML "image" would run script on the studio's own origin).
+    content_type = sniff(download.content)
+    if content_type is None or not content_type.startswith(OUTPUT_TYPES.get(output, ("",))):
+        declared = download.content_type or "of no stated type"
+        raise Unkeepable(
+            client.INVALID_REQUEST,
+            f"a result was not {'an' if output[0] in 'aeiou' else 'a'} {output} file the studio "
+            f"keeps (it said it was {declared})",
         )
     extension = mimetypes.guess_extension(content_type) or ".bin"
     name = f"{generation.model_slug}-{position + 1}{extension}"
@@ -358,8 +363,21 @@ def _keep(generation: Generation, position: int, url: str, output: str) -> None:
             result.preview.delete(save=False)
 
 
+class Unkeepable(UpstreamError):
+    """A result that is not a file the studio keeps: asking again brings the same bytes."""
+
+
 def _collect_failed(generation: Generation, error: UpstreamError) -> None:
     generation.refresh_from_db()
+    if isinstance(error, Unkeepable):
+        # The upstream ran it and says what it charged: the bill is that, not nothing.
+        generation.fail(
+            "unkeepable_result",
+            f"API in One finished this job, but {error.message}: the studio did not keep it.",
+            from_states=[State.RUNNING],
+            charged=generation.consumed_credits,
+        )
+        return
     if generation.checks >= COLLECT_RETRIES + pacing_checks(generation):
         generation.fail(
             "download_failed", f"The results could not be kept: {error.message}",

@@ -14,6 +14,8 @@ marker in a prompt, or for every request through the config's rates:
   lost           create the task, then drop the connection without an answer
   429            answer 429 with Retry-After      slow=S      wait S seconds before answering
   credits=N      report N consumed credits (or `missing`, `bad` for a malformed value)
+  svg            the result is an SVG with a script in it, declared image/svg+xml (what a
+                 hostile or broken upstream could send as an "image")
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ logger = logging.getLogger("generations.sandbox")
 
 API_PREFIX = "/api/v1/"
 KEY_PATTERN = re.compile(r"^aio_[A-Za-z0-9_\-]{8,}$")
+HOSTILE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+    b"<script>document.title = 'svg script ran'; alert('svg script ran')</script>"
+    b'<rect width="64" height="64" fill="red"/></svg>'
+)
 FAULT_MARKER = re.compile(r"\[sandbox:([^\]]+)\]")
 MAX_BODY = 2 * 1024 * 1024
 MAX_INPUT_DOWNLOAD = 50 * 1024 * 1024
@@ -108,6 +115,7 @@ class Faults:
     too_many: bool = False
     slow: float = 0.0
     credits: str | None = None
+    svg: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -127,6 +135,8 @@ class Faults:
                 faults.slow = float(word[5:] or 0)
             elif word.startswith("credits="):
                 faults.credits = word[8:]
+            elif word == "svg":
+                faults.svg = True
         return faults
 
     def merge(self, other: Faults) -> Faults:
@@ -138,6 +148,7 @@ class Faults:
             too_many=self.too_many or other.too_many,
             slow=max(self.slow, other.slow),
             credits=self.credits or other.credits,
+            svg=self.svg or other.svg,
         )
 
 
@@ -347,7 +358,7 @@ class Sandbox:
         try:
             if faults.fail:
                 raise MediaFailure("The model could not generate this (sandbox fault injection).")
-            files = self._make_files(spec, task)
+            files = self._make_svg(task) if faults.svg else self._make_files(spec, task)
         except MediaFailure as e:
             error = str(e)
         except Exception as e:  # a bug in a media maker must still end the task honestly
@@ -468,6 +479,12 @@ class Sandbox:
             path.write_bytes(data)
             names.append(name)
         return names
+
+    def _make_svg(self, task: TaskRow) -> list[str]:
+        path = self.state.file_path(task.id, "image-1.svg")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(HOSTILE_SVG)
+        return ["image-1.svg"]
 
     def _download(self, url: Any) -> bytes:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -869,7 +886,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         data = file_path.read_bytes()
         self.send_response(200)
-        self.send_header("Content-Type", media.sniff(data) or "application/octet-stream")
+        declared = "image/svg+xml" if file_path.suffix == ".svg" else "application/octet-stream"
+        self.send_header("Content-Type", media.sniff(data) or declared)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "private, max-age=60")
         self.end_headers()

@@ -8,7 +8,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from generations import actions
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
+from generations.views.files import stored_file
 from studio import ledger
 from studio.access import manager_membership, require_spender, safe_next
 
@@ -165,12 +166,11 @@ def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
     if result is None:
         raise Http404("No such file")
     preview = request.GET.get("preview") == "1" and result.preview
-    stored = result.preview if preview else result.file
-    response = FileResponse(
-        stored.open("rb"),
-        content_type="image/webp" if preview else result.content_type,
-        as_attachment=request.GET.get("download") == "1",
+    response = stored_file(
+        result.preview if preview else result.file,
+        "image/webp" if preview else result.content_type,
         filename=result.filename,
+        download=request.GET.get("download") == "1",
     )
     response["Cache-Control"] = "private, max-age=3600"
     return response
