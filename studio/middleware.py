@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
@@ -25,3 +26,16 @@ class WorkspaceMiddleware:
 
         request.membership = SimpleLazyObject(membership)
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Every response says which browser features the studio's pages never use
+    (settings.PERMISSIONS_POLICY); Django has no setting of its own for it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

@@ -210,3 +210,59 @@ def test_it_throttles_key_checks_per_workspace_and_per_user(alice, upstream, set
     page = check("aio_guess_number_3")
     assert "Keys were checked too often just now: try again in" in page
     assert asked() == 2
+
+
+# -- headers ----------------------------------------------------------------------------------
+
+
+def test_every_page_has_a_strict_policy_and_no_browser_features(alice_client) -> None:
+    for path in ("/", "/gallery/", "/chat/", "/usage/", "/workspace/"):
+        response = alice_client.get(path)
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert "unsafe-eval" not in policy
+        assert "camera=()" in response["Permissions-Policy"]
+        body = response.content.decode()
+        assert "<script>" not in body  # no inline script: the policy would block it
+        assert ' style="' not in body
+
+
+def settings_of(**env) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    names = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS"]
+    code = (
+        "import django, json; django.setup(); from django.conf import settings;"
+        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_a_server_behind_https_sends_hsts_and_secure_cookies_only() -> None:
+    served = settings_of(DEBUG="0", SECRET_KEY="x" * 50, STUDIO_PUBLIC_URL="https://studio.example")
+    assert served == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31_536_000,
+    }
+    laptop = settings_of(DEBUG="1", STUDIO_PUBLIC_URL="http://127.0.0.1:8000")
+    assert laptop["SECURE_HSTS_SECONDS"] == 0
+    assert laptop["SESSION_COOKIE_SECURE"] is False
+
+
+def test_the_footer_says_when_debug_mode_is_on(alice_client, settings) -> None:
+    assert "debug mode" not in alice_client.get("/").content.decode()
+    settings.DEBUG = True
+    assert "debug mode (make run): for one machine" in alice_client.get("/").content.decode()
