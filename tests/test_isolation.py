@@ -112,6 +112,11 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "logout": everyone(to("login")),
     "password_change": signed_in(200),
     "password_change_done": signed_in(200),
+    # Password reset: open to all, and the same for all (it tells nothing of who exists).
+    "password_reset": everyone(200),
+    "password_reset_done": everyone(200),
+    "password_reset_confirm": everyone(200),
+    "password_reset_complete": everyone(200),
     # Usage: everyone sees their current workspace's (members only their own jobs).
     "usage": signed_in(200),
     "usage-csv": signed_in(200),
@@ -353,6 +358,10 @@ REQUESTS: dict[str, Call] = {
     "logout": Call(POST),
     "password_change": Call(GET),
     "password_change_done": Call(GET),
+    "password_reset": Call(GET),
+    "password_reset_done": Call(GET),
+    "password_reset_confirm": Call(GET, lambda w: ["MQ", "not-a-token"]),
+    "password_reset_complete": Call(GET),
     "usage": Call(GET),
     "usage-csv": Call(GET),
     "usage-jobs": Call(GET),

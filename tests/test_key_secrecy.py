@@ -114,6 +114,7 @@ def url_arguments(name: str, objects: dict) -> dict:
         "member-role": {"member_id": objects["membership"].pk},
         "member-remove": {"member_id": objects["membership"].pk},
         "invitation": {"token": objects["invitation"].token},
+        "password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"},
         "run": {"slug": "flux-2"},
         "estimate": {"slug": "flux-2"},
         "rows": {"slug": "flux-2"},
@@ -216,6 +217,11 @@ def test_it_never_shows_the_key_in_the_django_admin(studio) -> None:
             "started": timezone.now(), "stopped": timezone.now(), "success": False,
         },
         "django_q.OrmQ": {"key": "studio", "payload": "x"},
+        "axes.AccessAttempt": {
+            "username": "ada", "ip_address": "127.0.0.1", "failures_since_start": 1,
+        },
+        "axes.AccessLog": {"username": "ada", "ip_address": "127.0.0.1"},
+        "axes.AccessFailureLog": {"username": "ada", "ip_address": "127.0.0.1"},
     }  # fmt: skip
     assert_secret_absent("/admin/", body_of(superuser.get("/admin/")))
     seen = []

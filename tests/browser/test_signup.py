@@ -33,6 +33,8 @@ def test_it_works_at_phone_width_with_the_keyboard(page) -> None:
     expect(page.get_by_label("Username")).to_be_focused()  # autofocus
     page.keyboard.type(username)
     page.keyboard.press("Tab")
+    page.keyboard.type(f"{username}@example.com")  # optional: for password resets
+    page.keyboard.press("Tab")
     page.keyboard.type("a long enough password 7")
     page.keyboard.press("Tab")
     page.keyboard.type("a long enough password 7")

@@ -238,7 +238,7 @@ def test_it_shows_model_names_but_links_by_slug(alice, team) -> None:
     page = client_for(alice).get("/usage/?group=model")
     html = page.content.decode()
     assert "<td>Kling 3.0</td>" in html  # the table
-    assert "</span>Kling 3.0</li>" in html  # the legend
+    assert "</svg>Kling 3.0</li>" in html  # the legend
     assert f"{timezone.now().date()} · Kling 3.0: 287.5 credits" in html  # a bar's title
     assert ">kling-3<" not in html
     values = {dict(query).get("value") for query in jobs_links(html)}
