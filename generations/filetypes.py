@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from io import BytesIO
 
 from PIL import Image
@@ -45,7 +46,9 @@ def check_pixels(image: Image.Image, what: str = "The image") -> Image.Image:
 def open_image(data: bytes, what: str = "The image") -> Image.Image:
     """Image.open (lazy: the header only) with the pixel cap checked; TooManyPixels above it."""
     try:
-        image = Image.open(BytesIO(bytes(data)))
+        with warnings.catch_warnings():  # Pillow warns past the cap; the studio refuses below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(bytes(data)))
     except Image.DecompressionBombError:  # Pillow's own refusal, past twice the cap
         cap = Image.MAX_IMAGE_PIXELS or 0
         raise _too_many(what, f"has more than {2 * cap / 1_000_000:.0f} megapixels") from None

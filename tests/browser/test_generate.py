@@ -172,3 +172,16 @@ def test_keyboard_focus_survives_the_cards_refresh_and_the_forms_swaps(page) -> 
     page.keyboard.press("Enter")
     expect(page.locator("[name=dialogue-2-text]")).to_be_visible()
     expect(page.locator("#add-dialogue")).to_be_focused()  # htmx puts it back as it settles
+
+
+def test_a_too_large_upload_is_refused_at_once_with_a_sentence(page, tmp_path) -> None:
+    sign_up(page)
+    page.goto("/?model=bg-remover")
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (52 * 1024 * 1024))
+    page.locator("input[type=file]").first.set_input_files(big)
+    page.get_by_role("button", name="Run Background Remover").click()
+    expect(page.locator("#request-error")).to_contain_text(
+        "This request is too large: the studio takes at most 51 MB at once."
+    )
+    expect(page.locator(".job-card")).to_have_count(0)
