@@ -246,7 +246,7 @@ STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0)
 # Anyone may create an account (on with DEBUG, for `make run`); off, only someone holding an
 # invitation link signs up: the default for a server.
 STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
-STUDIO_SIGNUPS_PER_HOUR = env_int("STUDIO_SIGNUPS_PER_HOUR", 5, minimum=1)  # per address
+STUDIO_SIGNUPS_PER_HOUR = env_int("STUDIO_SIGNUPS_PER_HOUR", 20, minimum=1)  # per address
 STUDIO_RESETS_PER_HOUR = env_int("STUDIO_RESETS_PER_HOUR", 5, minimum=1)  # per address and email
 STUDIO_KEY_CHECKS_PER_HOUR = env_int("STUDIO_KEY_CHECKS_PER_HOUR", 10, minimum=1)  # per ws, user
 # Logins (django-axes): after this many failures in a row for one account, or from one address,
