@@ -355,3 +355,50 @@ def test_a_viewer_reads_the_chat_page_without_a_box_to_type_in(alice) -> None:
     assert "You can look, not spend" in page
     assert 'id="chat-form"' not in page
     assert viewer.post("/chat/new", {"content": "hello"}).status_code == 404  # still refused
+
+
+@pytest.mark.django_db(transaction=True)  # the stream pulls chunks (and a rate slot) in a thread
+def test_a_stream_dropped_by_the_browser_is_billed_as_the_service_bills_it(
+    alice_client, upstream
+) -> None:
+    """The page goes away after the first words: what arrived is kept, and the bill is the
+    documented pre-deduction the service keeps for a cut-off reply, never nothing."""
+    import time
+    from decimal import Decimal
+
+    from studio.models import LedgerEntry
+
+    conversation = start_chat(alice_client)
+    before = balance(upstream)
+    send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+    response = alice_client.get(f"/chat/{conversation.code}/stream/{reply.pk}")
+
+    async def first_words() -> None:
+        parts = response.streaming_content
+        async for part in parts:
+            if b"event: token" in part:
+                break
+        await parts.aclose()  # the browser is gone
+
+    async_to_sync(first_words)()
+    reply.refresh_from_db()
+    assert reply.complete
+    assert reply.content  # what arrived is kept
+    assert reply.error_message.startswith("The reply was cut off")
+    entries = dict(LedgerEntry.objects.filter(message=reply).values_list("kind", "amount"))
+    assert entries == {"hold": Decimal(-5), "settle": Decimal(0)}  # 5 charged, not released
+    for _ in range(40):  # the sandbox notices the closed connection at its next write
+        if before - balance(upstream) == 5:
+            break
+        time.sleep(0.05)
+    assert before - balance(upstream) == 5
+
+
+def test_a_refusal_before_the_stream_gives_the_hold_back(alice_client, upstream) -> None:
+    from studio.models import LedgerEntry
+
+    conversation = start_chat(alice_client, "Hello? [sandbox:500]")
+    reply = conversation.messages.get(role="assistant")
+    kinds = sorted(LedgerEntry.objects.filter(message=reply).values_list("kind", flat=True))
+    assert kinds == ["hold", "release"]  # the service answered 500 and ran nothing

@@ -612,7 +612,10 @@ class Sandbox:
 
     # -- chat ----------------------------------------------------------------------------------
 
-    def chat(self, body: dict, digest: str) -> tuple[dict, list[dict]]:
+    def chat(self, body: dict, digest: str) -> tuple[dict, list[dict], Callable[[], None]]:
+        """The reply (whole and as stream chunks) and `charge()`, which settles the
+        pre-deduction to the reply's price: called once the reply was delivered. A stream cut
+        off before its end keeps the pre-deduction (CHAT_HOLD_CREDITS) as its charge."""
         spec = _find_spec("chat/completions", body)
         errors = spec.validate(body)
         if errors:
@@ -638,7 +641,10 @@ class Sandbox:
         )
         completion_tokens = _tokens(answer) + _tokens(thoughts)
         credits = catalog.chat_credits(prompt_tokens, completion_tokens)
-        self.state.refund(digest, catalog.CHAT_HOLD_CREDITS - credits)
+
+        def charge() -> None:
+            self.state.refund(digest, catalog.CHAT_HOLD_CREDITS - credits)
+
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -673,7 +679,7 @@ class Sandbox:
                 "credits_consumed": credits,
             }
         )
-        return whole, chunks
+        return whole, chunks, charge
 
     def close(self) -> None:
         self.closed = True
@@ -848,8 +854,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_error(e)
 
     def _chat(self, body: dict, digest: str) -> None:
-        whole, chunks = self.server.sandbox.chat(body, digest)
+        whole, chunks, charge = self.server.sandbox.chat(body, digest)
         if body.get("stream") is False:
+            charge()
             self._send_json(200, whole)
             return
         self.send_response(200)
@@ -865,6 +872,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+        # Read to its end: the reply's own price. (Cut off before, by either side, the write
+        # above raises and the pre-deduction stays charged, as a real service keeps it.)
+        charge()
 
     def _serve_file(self, path: str, query: dict[str, list[str]]) -> None:
         pieces = path.split("/")

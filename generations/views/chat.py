@@ -168,6 +168,13 @@ def _request_body(reply: Message, options: dict) -> dict:
     }
 
 
+def _ran(error: client.UpstreamError, arrived: bool = False) -> bool:
+    """Whether the service may have run (and billed) a request that ended in `error`: yes once
+    any of the reply arrived, or when the connection broke or timed out after sending; no when
+    it answered with an error status (it refused: 4xx, or failed before starting: 5xx)."""
+    return arrived or error.kind in (client.TIMEOUT_ERROR, client.TRANSPORT_ERROR)
+
+
 def _failure_sentence(error: client.UpstreamError) -> str:
     if error.kind == client.INSUFFICIENT_CREDITS or error.status == 402:
         return OUT_OF_CREDITS
@@ -184,17 +191,21 @@ def _settle(
     usage: dict | None = None,
     credits_consumed=None,
     error: str = "",
+    ran: bool = True,
 ) -> None:
+    """Stores the reply and closes its bill. The hold of catalog.CHAT_HOLD_CREDITS becomes the
+    reply's real charge; without one (a stream cut off before its last chunk, by the browser or
+    the network) the pre-deduction itself, which the service keeps; it comes back only when the
+    service surely did not run it (`ran=False`: it refused, or was never asked)."""
     conversation = Conversation.objects.only("workspace_id", "user_id").get(
         pk=reply.conversation_id
     )
     with transaction.atomic():
         _store(reply, content, thoughts, usage, credits_consumed, error)
-        # The hold of catalog.CHAT_HOLD_CREDITS becomes the reply's real charge, or comes back.
         where = (reply, conversation.workspace_id, conversation.user_id)
-        if error and credits_consumed is None:
+        if error and credits_consumed is None and not ran:
             ledger.release_message(*where, reason=error[:300])
-        else:
+        else:  # None: the hold (the documented pre-deduction) is charged, and the entry says why
             ledger.settle_message(*where, credits_consumed)
 
 
@@ -237,7 +248,7 @@ def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None
             _request_body(reply, options),
         )
     except client.UpstreamError as error:
-        _settle(reply, error=_failure_sentence(error))
+        _settle(reply, error=_failure_sentence(error), ran=_ran(error))
         return
     _settle(
         reply,
@@ -396,9 +407,11 @@ async def _relay(
     usage: dict | None = None
     credits_consumed = None
     stored = False
+    asked = False  # the upstream request goes out with the first pull
     settle = sync_to_async(_settled_bubble)
     try:
         yield ": the reply is on its way\n\n"  # headers out now: the page knows it is connected
+        asked = True
         try:
             while (chunk := await _pull(chunks)) is not None and not chunk.done:
                 if chunk.thoughts:
@@ -419,6 +432,7 @@ async def _relay(
                 content="".join(content),
                 thoughts="".join(thoughts),
                 error=_failure_sentence(error),
+                ran=_ran(error, arrived=bool(content or thoughts)),
             )
             yield _event("failed", {"html": html})
             return
@@ -440,5 +454,6 @@ async def _relay(
                 content="".join(content),
                 thoughts="".join(thoughts),
                 error=CUT_OFF,
+                ran=asked,  # once asked, the service bills it (its pre-deduction at least)
             )
         await sync_to_async(_close, thread_sensitive=False)(chunks)
