@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -268,25 +269,36 @@ class Generation(models.Model):
         return bool(updated)
 
     def cancel(self) -> bool:
-        """Stop following it for its result. Sent jobs stay followed, quietly, for their bill:
-        the upstream may still run (and charge) them; unsent ones give their hold back."""
+        """Stop following it for its result. A job not yet sent gives its hold back. One that
+        was or may have been sent (being sent, running, unconfirmed) keeps it: the upstream may
+        still run and charge it, so it is followed, quietly, for its bill (`billing_open`)."""
         from studio import ledger
 
+        now = timezone.now()
+        ended = {"state": State.CANCELED, "finished_at": now, "waiting_note": ""}
         with transaction.atomic():
+            # Two conditional moves, so a submit claiming the job at this instant cannot slip
+            # between "is it sent?" and the move: the one that matches the state now wins.
+            if self._move([State.AWAITING_APPROVAL, State.QUEUED], **ended, next_check_at=None):
+                ledger.release(self, "Canceled before it was sent.")
+                return True
             sent = bool(
                 Generation.objects.filter(pk=self.pk).values_list("upstream_task_id", flat=True)[0]
             )
-            moved = self._move(
-                ACTIVE_STATES,
-                state=State.CANCELED,
-                finished_at=timezone.now(),
-                next_check_at=timezone.now() if sent else None,
-                waiting_note="",
-                billing_open=sent,
+            # Sent: looked up now for its bill. Maybe sent (no task id yet): the submit that is
+            # sending it records the id, or the sweep releases it once it can no longer appear.
+            check_at = now if sent else now + timedelta(seconds=self.deadline_seconds())
+            return self._move(
+                [State.SUBMITTING, State.RUNNING, State.UNKNOWN],
+                **ended,
+                next_check_at=check_at,
+                billing_open=True,
             )
-            if moved and not sent:
-                ledger.release(self, "Canceled before it was sent.")
-        return moved
+
+    def deadline_seconds(self) -> float:
+        from generations import pacing
+
+        return pacing.deadline(self.spec, self.workspace)
 
     def fail(self, kind: str, message: str, from_states=ACTIVE_STATES, charged=_FREE) -> bool:
         """Ends a job as failed and gives its hold back (the upstream charges successes only);
@@ -344,8 +356,14 @@ class Generation(models.Model):
                 ledger.settle(self, consumed)
         return moved
 
-    def close_bill(self, succeeded: bool, consumed) -> None:
-        """A canceled job the upstream finished anyway: settle (it ran) or release (it failed)."""
+    def close_bill(
+        self,
+        succeeded: bool,
+        consumed,
+        reason: str = "Canceled, and the service did not finish it.",
+    ) -> None:
+        """A canceled job the upstream finished anyway: settle (it ran) or release (it failed,
+        or it surely never reached the upstream)."""
         from studio import ledger
 
         with transaction.atomic():
@@ -357,7 +375,7 @@ class Generation(models.Model):
             if succeeded:
                 ledger.settle(self, consumed)
             else:
-                ledger.release(self, "Canceled, and the service did not finish it.")
+                ledger.release(self, reason)
 
 
 class GenerationFile(models.Model):

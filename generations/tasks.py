@@ -17,6 +17,7 @@ from the database. Nothing here trusts memory across steps.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import mimetypes
 import time
@@ -102,7 +103,10 @@ def submit(generation_id: int) -> None:
         return
     Generation.objects.filter(pk=generation_id).update(request_body=body)
     try:
-        task = client.create_task(_account(generation), generation.spec.route, body)
+        task = client.create_task(_sending_account(generation), generation.spec.route, body)
+    except CanceledBeforeSending:
+        generation.close_bill(False, None, "Canceled while waiting to be sent: never sent.")
+        return
     except UpstreamError as e:
         _submit_failed(generation, e)
         return
@@ -119,16 +123,41 @@ def submit(generation_id: int) -> None:
         waiting_note="",
     )
     if not moved:
-        # Canceled while it was being sent: keep the upstream id for the record; its result is
-        # never followed, so it is dropped if it arrives.
-        Generation.objects.filter(pk=generation_id).update(
-            upstream_task_id=task.task_id, accepted_at=accepted
+        # Canceled while it was being sent: the upstream has it and may charge for it, so it is
+        # followed for its bill (billing_open); its result is not kept.
+        Generation.objects.filter(pk=generation_id, billing_open=True).update(
+            upstream_task_id=task.task_id,
+            accepted_at=accepted,
+            next_check_at=accepted + timedelta(seconds=first_look),
         )
-        return
     kick_poller()
 
 
+class CanceledBeforeSending(Exception):
+    """The job was canceled while it waited for a rate-limit slot: nothing was sent."""
+
+
+def _sending_account(generation: Generation) -> client.Account:
+    """The job's account, whose limiter, once it hands out a slot, checks the job was not
+    canceled while it waited (a cancel in "Sending" then costs nothing: it is never sent)."""
+    account = _account(generation)
+    wait_for_slot = account.limiter
+
+    def limiter(rate_key: str, member: str | None) -> None:
+        if wait_for_slot is not None:
+            wait_for_slot(rate_key, member)
+        if Generation.objects.filter(pk=generation.pk, state=State.CANCELED).exists():
+            raise CanceledBeforeSending
+
+    return dataclasses.replace(account, limiter=limiter)
+
+
 def _submit_failed(generation: Generation, error: UpstreamError) -> None:
+    generation.refresh_from_db(fields=["state", "billing_open"])
+    if generation.state == State.CANCELED and not error.ambiguous:
+        # Canceled while being sent, and surely not sent: nothing can be charged.
+        generation.close_bill(False, None, "Canceled while it was being sent: never sent.")
+        return
     if error.ambiguous:
         Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
             state=State.UNKNOWN,
@@ -433,6 +462,17 @@ def sweep() -> None:
             "unconfirmed",
             f"API in One never confirmed this job within {minutes} minutes.",
             from_states=[State.UNKNOWN],
+        )
+    # Canceled while it may have been sent, and no task id ever came (its create's answer was
+    # lost): past its deadline the upstream cannot have it running, so its hold comes back.
+    for generation in Generation.objects.filter(
+        state=State.CANCELED,
+        billing_open=True,
+        upstream_task_id__isnull=True,
+        next_check_at__lt=now,
+    ):
+        generation.close_bill(
+            False, None, "Canceled while being sent; API in One never confirmed it."
         )
     if Generation.objects.followed().exists():
         kick_poller()

@@ -1,0 +1,134 @@
+"""A cancel at any moment of sending: never free once the upstream may have the job, never
+charged when it surely does not. The ledger is checked against what the sandbox charged."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from generations import client, ratelimit, tasks
+from generations.models import Generation, State
+from studio import ledger
+from studio.models import LedgerEntry
+from tests.conftest import sandbox_tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)  # submit runs in a thread of its own
+
+
+def new_job(alice, prompt: str) -> Generation:
+    generation = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": prompt, "type": "pro", "resolution": "1K"}, estimate=5,
+        token=prompt,
+    )  # fmt: skip
+    ledger.hold(generation)
+    return generation
+
+
+def submit_in_thread(generation: Generation) -> threading.Thread:
+    def run() -> None:
+        try:
+            tasks.submit(generation.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def wait_for(state: str, generation: Generation) -> None:
+    for _ in range(100):
+        if Generation.objects.filter(pk=generation.pk, state=state).exists():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never {state}")
+
+
+def charged_upstream(upstream) -> Decimal:
+    rows = upstream.sandbox.state._execute("SELECT credits FROM tasks").fetchall()
+    return sum((Decimal(str(row[0] or 0)) for row in rows), Decimal(0))
+
+
+def test_a_cancel_while_waiting_for_a_rate_slot_sends_nothing_and_costs_nothing(
+    alice, upstream, settings
+) -> None:
+    settings.APIINONE_RATE_LIMIT = 1
+    settings.APIINONE_RATE_WINDOW = 1.0
+    generation = new_job(alice, "a kite")
+    key = client.studio_account(None, generation.workspace).rate_key
+    ratelimit.acquire(key, "someone else")  # the key's one slot this second is taken
+    thread = submit_in_thread(generation)
+    wait_for(State.SUBMITTING, generation)  # "Sending": waiting for the slot
+    assert generation.cancel()
+    thread.join(timeout=10)
+    generation.refresh_from_db()
+    assert generation.state == State.CANCELED
+    assert not generation.billing_open
+    assert sandbox_tasks(upstream) == 0  # never sent
+    kinds = list(LedgerEntry.objects.filter(generation=generation).values_list("kind", "reason"))
+    assert kinds == [("hold", ""), ("release", "Canceled while waiting to be sent: never sent.")]
+    assert ledger.job_cost(generation) == 0
+
+
+def test_a_cancel_while_the_create_is_on_its_way_follows_the_bill_to_what_was_charged(
+    alice, upstream
+) -> None:
+    generation = new_job(alice, "a kite [sandbox:slow=0.6,credits=7]")
+    thread = submit_in_thread(generation)
+    wait_for(State.SUBMITTING, generation)
+    time.sleep(0.2)  # the create is at the upstream now
+    assert generation.cancel()
+    generation.refresh_from_db()
+    assert generation.billing_open  # its hold stays: the upstream may run it
+    assert ledger.job_cost(generation) == 5
+    thread.join(timeout=30)  # the submit records the task; the poller follows its bill
+    generation.refresh_from_db()
+    assert sandbox_tasks(upstream) == 1
+    assert generation.upstream_task_id
+    assert not generation.billing_open
+    assert generation.state == State.CANCELED
+    assert not generation.files.exists()
+    assert ledger.job_cost(generation) == charged_upstream(upstream) == 7  # was released: 0
+
+
+def test_a_canceled_send_whose_answer_was_lost_is_released_only_past_its_deadline(
+    alice, upstream
+) -> None:
+    generation = new_job(alice, "a kite [sandbox:lost,slow=0.4]")
+    thread = submit_in_thread(generation)
+    wait_for(State.SUBMITTING, generation)
+    time.sleep(0.1)
+    assert generation.cancel()
+    thread.join(timeout=30)
+    generation.refresh_from_db()
+    assert generation.billing_open  # it may exist upstream: the hold stays
+    assert ledger.job_cost(generation) == 5
+    tasks.sweep()
+    generation.refresh_from_db()
+    assert generation.billing_open  # not before its deadline
+    Generation.objects.filter(pk=generation.pk).update(
+        next_check_at=timezone.now() - timedelta(seconds=1)
+    )
+    tasks.sweep()
+    generation.refresh_from_db()
+    assert not generation.billing_open
+    assert ledger.job_cost(generation) == 0
+
+
+def test_a_queued_cancel_releases_at_once(alice, upstream) -> None:
+    generation = new_job(alice, "a kite")
+    assert generation.cancel()
+    generation.refresh_from_db()
+    assert not generation.billing_open
+    assert ledger.job_cost(generation) == 0
+    tasks.submit(generation.pk)  # a late delivery of its submit sends nothing
+    assert sandbox_tasks(upstream) == 0
+    assert settings.Q_CLUSTER.get("sync")
