@@ -70,3 +70,38 @@ def test_a_png_is_shown_inline_but_still_sandboxed(alice, alice_client) -> None:
     assert response["Content-Security-Policy"].startswith("sandbox;")
     download = alice_client.get(f"/g/{job.code}/files/0?download=1")
     assert download["Content-Disposition"].startswith("attachment;")
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_players_can_seek_a_stored_file_by_its_byte_ranges(alice, alice_client) -> None:
+    data = png_bytes()
+    job = planted(alice, "image/png", data, "range.png")
+    url = f"/g/{job.code}/files/0"
+    whole = alice_client.get(url)
+    assert whole.status_code == 200
+    assert whole["Accept-Ranges"] == "bytes"
+    part = alice_client.get(url, HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 10-19/{len(data)}"
+    assert part["Content-Length"] == "10"
+    assert body(part) == data[10:20]
+    assert part["Content-Security-Policy"].startswith("sandbox;")
+    tail = alice_client.get(url, HTTP_RANGE="bytes=-8")
+    assert body(tail) == data[-8:]
+    rest = alice_client.get(url, HTTP_RANGE="bytes=100-")
+    assert body(rest) == data[100:]
+    past = alice_client.get(url, HTTP_RANGE=f"bytes={len(data)}-")
+    assert past.status_code == 416
+    assert past["Content-Range"] == f"bytes */{len(data)}"
+
+
+def test_a_file_gone_from_storage_is_a_404_with_a_sentence(alice, alice_client) -> None:
+    job = planted(alice, "image/png", png_bytes(), "gone.png")
+    result = job.files.get()
+    result.file.storage.delete(result.file.name)
+    response = alice_client.get(f"/g/{job.code}/files/0")
+    assert response.status_code == 404
+    assert "no longer exists (a file removed from the studio's storage" in response.content.decode()

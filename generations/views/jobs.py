@@ -171,6 +171,7 @@ def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
         "image/webp" if preview else result.content_type,
         filename=result.filename,
         download=request.GET.get("download") == "1",
+        byte_range=request.headers.get("Range", ""),
     )
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -654,6 +654,22 @@ def test_an_owners_link_joins_anyone_holding_it_with_its_role_and_audit_says_who
     assert joined.detail == f"erin as {role}, with invitation #{invitation.pk} made by alice"
 
 
+@pytest.mark.parametrize("actor", ["ada", "carol", "vic"])
+@pytest.mark.parametrize("role", Role.values)
+def test_a_member_opening_any_link_of_their_own_workspace_keeps_their_role(
+    team, actor, role
+) -> None:
+    """Accept, for those already in: no link raises (or lowers) anyone."""
+    invite(client_for(team.alice), role)
+    invitation = Invitation.objects.get()
+    person = getattr(team, actor)
+    before = member(team.workspace, person).role
+    client_for(person).post(f"/invite/{invitation.token}")
+    assert member(team.workspace, person).role == before
+    invitation.refresh_from_db()
+    assert invitation.used_at is None  # still there for whom it was meant
+
+
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.OWNER])
 def test_a_link_to_a_powerful_role_dies_with_its_makers_ownership(team, role) -> None:
     Membership.objects.filter(workspace=team.workspace, user=team.ada).update(role=Role.OWNER)
