@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from studio.models import Membership
@@ -38,4 +39,21 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class HtmxVaryMiddleware:
+    """Pages answer htmx with a fragment and a browser with the whole page, at the same address:
+    every response says it varies by HX-Request, so the browser never shows a cached fragment
+    as a page (Back after an htmx navigation did). A history restore (htmx asking for a page it
+    has no snapshot of) is answered as a browser is: the whole page. Runs before django-htmx."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true":
+            request.META.pop("HTTP_HX_REQUEST", None)
+        response = self.get_response(request)
+        patch_vary_headers(response, ["HX-Request"])
         return response

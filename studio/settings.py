@@ -305,6 +305,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "studio.middleware.PermissionsPolicyMiddleware",
+    "studio.middleware.HtmxVaryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.WorkspaceMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the page that says so

@@ -1,0 +1,47 @@
+"""Back after htmx navigation shows a whole page, never the fragment htmx fetched for the same
+address (responses that differ by HX-Request say so in Vary; history restores get whole pages)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_generate import sign_up
+
+pytestmark = pytest.mark.browser
+
+
+def assert_whole_page(page) -> None:
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(page.locator("footer.footer")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times New Roman"
+
+
+def test_back_after_picking_models_and_leaving_shows_whole_pages(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    expect(page).to_have_url(re.compile(r"model=flux-2"))
+    page.get_by_role("link", name="Imagen 4").click()
+    expect(page).to_have_url(re.compile(r"model=imagen-4"))
+    page.goto("/gallery/")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"model=imagen-4"))
+    assert_whole_page(page)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"model=flux-2"))
+    assert_whole_page(page)
+    page.reload()
+    assert_whole_page(page)
+
+
+def test_back_after_a_gallery_filter_shows_the_whole_gallery(page) -> None:
+    sign_up(page)
+    page.goto("/gallery/")
+    page.get_by_label("Search prompts").fill("kite")
+    expect(page).to_have_url(re.compile(r"q=kite"))
+    page.goto("/usage/")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=kite"))
+    assert_whole_page(page)
