@@ -185,3 +185,23 @@ def test_a_too_large_upload_is_refused_at_once_with_a_sentence(page, tmp_path) -
         "This request is too large: the studio takes at most 51 MB at once."
     )
     expect(page.locator(".job-card")).to_have_count(0)
+
+
+def test_run_is_disabled_while_its_job_is_being_sent(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("three clicks, one kite")
+    # Three clicks in one go (no human is faster): the first disables the button at once.
+    states = page.evaluate(
+        """() => {
+            const run = document.querySelector("#run-button");
+            const seen = [];
+            for (let i = 0; i < 3; i++) { run.click(); seen.push(run.disabled); }
+            return seen;
+        }"""
+    )
+    assert states == [True, True, True]
+    expect(page.locator(".job-card")).to_have_count(1)
+    expect(page.get_by_role("button", name="Run Flux 2")).to_be_enabled()  # the fresh form
+    page.wait_for_timeout(500)
+    expect(page.locator(".job-card")).to_have_count(1)
