@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
+from django_htmx.http import HttpResponseClientRedirect
 
 from studio.models import Membership
 
@@ -40,6 +43,29 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session has ended would follow the redirect to the login page and
+    swap that whole page into a fragment (a second header inside the form). Instead the browser
+    is sent to log in, with `next` back to the page it was on (static/js/studio.js keeps what was
+    typed in its forms across the trip). Runs after django-htmx (it reads request.htmx)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if not htmx or response.status_code != 302:
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        if response["Location"].split("?", 1)[0] != login:
+            return response
+        back = htmx.current_url_abs_path or "/"
+        redirect = HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
+        patch_vary_headers(redirect, ["HX-Request"])
+        return redirect
 
 
 class HtmxVaryMiddleware:

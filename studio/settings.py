@@ -307,6 +307,7 @@ MIDDLEWARE = [
     "studio.middleware.PermissionsPolicyMiddleware",
     "studio.middleware.HtmxVaryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.middleware.HtmxLoginRedirectMiddleware",
     "studio.middleware.WorkspaceMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the page that says so
 ]

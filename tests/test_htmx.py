@@ -28,3 +28,20 @@ def test_a_history_restore_gets_the_whole_page(alice_client) -> None:
         HTTP_HX_HISTORY_RESTORE_REQUEST="true",
     )
     assert '<header class="topbar">' in restored.content.decode()
+
+
+def test_an_htmx_request_without_a_session_is_sent_to_log_in_with_its_page_as_next(db) -> None:
+    from django.test import Client
+
+    response = Client().post(
+        "/create/flux-2/",
+        {"prompt": "a kite"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/?model=flux-2",
+    )
+    assert response.status_code == 200  # htmx acts on HX-Redirect, not on a 302 it follows
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2F%3Fmodel%3Dflux-2"
+    card = Client().get("/g/00000000-0000-0000-0000-000000000000/card", HTTP_HX_REQUEST="true")
+    assert card["HX-Redirect"].startswith("/accounts/login/?next=")
+    plain = Client().get("/gallery/")
+    assert plain.status_code == 302  # a browser's own request still gets the usual redirect

@@ -18,3 +18,33 @@ document.addEventListener("htmx:responseError", (event) => {
   box.textContent = text;
   box.scrollIntoView({ block: "center" });
 });
+
+/* A session that ended in another tab: the server sends htmx to the login page (HX-Redirect,
+   with `next` back here). What was typed in this page's forms is kept for the way back and put
+   back when this page opens again, so a long prompt is not lost to a login. */
+const KEPT = "studio:typed-before-login";
+document.addEventListener("htmx:beforeOnLoad", (event) => {
+  const target = event.detail.xhr.getResponseHeader("HX-Redirect") || "";
+  if (!target.startsWith("/accounts/login/")) return;
+  const fields = [];
+  document.querySelectorAll("form[id] [name]").forEach((field) => {
+    if (!("value" in field) || ["hidden", "file", "password", "submit", "button"].includes(field.type)) return;
+    const checkable = field.type === "checkbox" || field.type === "radio";
+    fields.push({ form: field.form && field.form.id, name: field.name, value: field.value,
+                  checked: checkable ? field.checked : null });
+  });
+  sessionStorage.setItem(KEPT, JSON.stringify({ page: location.pathname + location.search, fields }));
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const kept = JSON.parse(sessionStorage.getItem(KEPT) || "null");
+  if (!kept || kept.page !== location.pathname + location.search) return;
+  sessionStorage.removeItem(KEPT);
+  kept.fields.forEach(({ form, name, value, checked }) => {
+    const owner = form && document.getElementById(form);
+    if (!owner) return;
+    owner.querySelectorAll(`[name="${CSS.escape(name)}"]`).forEach((field) => {
+      if (checked === null) field.value = value;
+      else if (field.value === value) field.checked = checked;
+    });
+  });
+});

@@ -45,3 +45,20 @@ def test_back_after_a_gallery_filter_shows_the_whole_gallery(page) -> None:
     page.go_back()
     expect(page).to_have_url(re.compile(r"q=kite"))
     assert_whole_page(page)
+
+
+def test_an_ended_session_sends_htmx_to_log_in_and_the_prompt_survives(page, live_studio) -> None:
+    username = sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    prompt = "a long prompt I would hate to type twice: a lighthouse in the fog"
+    page.get_by_label("Prompt", exact=True).fill(prompt)
+    page.context.clear_cookies(name="sessionid")  # logged out in another tab
+    page.get_by_role("button", name="Run Flux 2").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2F%3Fmodel%3Dflux-2"))
+    assert page.locator("header.topbar").count() == 1  # a page, not a page inside the form
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("a long enough password 7")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/\?model=flux-2$"))
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value(prompt)
+    expect(page.locator(".job-card")).to_have_count(0)  # nothing ran while logged out
