@@ -414,8 +414,8 @@ CONTENT_SECURITY_POLICY = {
 }
 # Browser features no page of the studio uses, switched off for every page.
 PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 
 SESSION_COOKIE_HTTPONLY = True
