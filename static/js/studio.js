@@ -48,3 +48,24 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+/* Keyboard: Escape closes an open menu (and gives focus back to its button); Ctrl/Cmd+Enter
+   runs the job on Create, as it sends a message on Chat. */
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    const open = document.querySelector("details[name='header-menu'][open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    }
+    return;
+  }
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    const form = event.target.closest && event.target.closest("#generation-form");
+    const run = form && form.querySelector("#run-button");
+    if (run && !run.disabled) {
+      event.preventDefault();
+      form.requestSubmit(run);
+    }
+  }
+});

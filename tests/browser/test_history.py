@@ -62,3 +62,18 @@ def test_an_ended_session_sends_htmx_to_log_in_and_the_prompt_survives(page, liv
     expect(page).to_have_url(re.compile(r"/\?model=flux-2$"))
     expect(page.get_by_label("Prompt", exact=True)).to_have_value(prompt)
     expect(page.locator(".job-card")).to_have_count(0)  # nothing ran while logged out
+
+
+def test_escape_closes_a_menu_and_ctrl_enter_runs_the_job(page) -> None:
+    sign_up(page)
+    page.set_viewport_size({"width": 390, "height": 800})  # the menu is a button on a phone
+    page.get_by_text("Menu").click()
+    expect(page.locator("details.nav-toggle")).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(page.locator("details.nav-toggle")).not_to_have_attribute("open", "")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a kite by keyboard")
+    page.get_by_label("Prompt", exact=True).press("Control+Enter")
+    expect(page.locator(".job-card")).to_have_count(1)
+    expect(page.locator(".job-card").first).to_contain_text("a kite by keyboard")
