@@ -296,6 +296,7 @@ class Generation(models.Model):
             )
 
     def deadline_seconds(self) -> float:
+        """Seconds after which a job still running or unconfirmed is given up on."""
         from generations import pacing
 
         return pacing.deadline(self.spec, self.workspace)

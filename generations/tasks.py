@@ -446,7 +446,7 @@ def sweep() -> None:
             waiting_note="The studio lost track of this job while sending it; it won't resend it.",
         )
     for generation in Generation.objects.filter(state=State.RUNNING):
-        limit = timedelta(seconds=pacing.deadline(generation.spec, generation.workspace))
+        limit = timedelta(seconds=generation.deadline_seconds())
         if now - (generation.accepted_at or generation.created_at) < limit:
             continue
         minutes = round(limit.total_seconds() / 60)
@@ -457,7 +457,7 @@ def sweep() -> None:
             from_states=[State.RUNNING],
         )
     for generation in Generation.objects.filter(state=State.UNKNOWN, next_check_at__lt=now):
-        minutes = round(pacing.deadline(generation.spec, generation.workspace) / 60)
+        minutes = round(generation.deadline_seconds() / 60)
         generation.fail(
             "unconfirmed",
             f"API in One never confirmed this job within {minutes} minutes.",
@@ -480,9 +480,7 @@ def sweep() -> None:
 
 def _give_up_at(generation: Generation):
     """An unconfirmed job waits this long for the service to confirm it (a callback)."""
-    return timezone.now() + timedelta(
-        seconds=pacing.deadline(generation.spec, generation.workspace)
-    )
+    return timezone.now() + timedelta(seconds=generation.deadline_seconds())
 
 
 def reconcile(generation: Generation, task_id: str) -> bool:

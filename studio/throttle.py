@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from studio.ledger import Allowance
 from studio.models import ThrottleHit
 
 
@@ -30,9 +31,5 @@ def hit(scope: str, key: str, limit: int, window: timedelta) -> timedelta | None
 
 
 def wait_words(wait: timedelta) -> str:
-    """How long, as people say it: "1 minute", "12 minutes", "2 hours"."""
-    minutes = max(1, round(wait.total_seconds() / 60))
-    if minutes < 90:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = round(minutes / 60)
-    return f"{hours} hours"
+    """How long, as the rest of the studio says it ("12 minutes", "2 hours")."""
+    return Allowance.duration(wait.total_seconds())

@@ -37,12 +37,5 @@
     if (root.querySelectorAll) root.querySelectorAll("[data-stream]").forEach(start);
   }
   document.addEventListener("htmx:load", (event) => scan(event.detail.elt));
-  document.addEventListener("keydown", (event) => {
-    const field = event.target;
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && field.closest && field.closest("#chat-form")) {
-      event.preventDefault();
-      field.closest("#chat-form").requestSubmit();
-    }
-  });
   scan(document);
 })();

@@ -50,7 +50,7 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 /* Keyboard: Escape closes an open menu (and gives focus back to its button); Ctrl/Cmd+Enter
-   runs the job on Create, as it sends a message on Chat. */
+   runs the job on Create and sends the message on Chat. */
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     const open = document.querySelector("details[name='header-menu'][open]");
@@ -61,11 +61,11 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-    const form = event.target.closest && event.target.closest("#generation-form");
-    const run = form && form.querySelector("#run-button");
-    if (run && !run.disabled) {
+    const form = event.target.closest && event.target.closest("#generation-form, #chat-form");
+    const run = form && form.querySelector("#run-button");  // Chat's form has no Run button
+    if (form && !(run && run.disabled)) {
       event.preventDefault();
-      form.requestSubmit(run);
+      form.requestSubmit(run || undefined);
     }
   }
 });

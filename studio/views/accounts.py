@@ -48,10 +48,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         # Every attempt counts: a taken username is an answer, so guessing them is throttled.
         wait = throttle.hit("signup", client_ip(request), settings.STUDIO_SIGNUPS_PER_HOUR, HOUR)
         if wait:
-            form.is_valid()  # (its own messages are not the point now)
-            form.errors.clear()
-            form.add_error(
-                None,
+            _only_say(
+                form,
                 f"Too many sign-ups from your network just now: try again in "
                 f"{throttle.wait_words(wait)}.",
             )
@@ -66,6 +64,13 @@ def signup(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "registration/signup.html", context)
 
 
+def _only_say(form, sentence: str) -> None:
+    """A throttled form shown again with that one sentence, none of its own messages."""
+    form.is_valid()
+    form.errors.clear()
+    form.add_error(None, sentence)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset view, throttled per address and per email. Whatever the email, the answer
     is the same page: it never tells whether an account has it."""
@@ -78,10 +83,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         )
         if wait:
             form = self.get_form()
-            form.is_valid()
-            form.errors.clear()
-            form.add_error(
-                None,
+            _only_say(
+                form,
                 "Too many reset requests just now: try again in "
                 f"{throttle.wait_words(wait)}. If an account has this email, a link is on its way.",
             )
