@@ -21,13 +21,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 from django.views.decorators.debug import sensitive_variables
+
+from generations import urlsafety
 
 logger = logging.getLogger(__name__)
 
@@ -300,41 +302,126 @@ class Download:
     content_type: str
 
 
-def download(url: str, *, allowed_hosts: list[str], max_bytes: int) -> Download:
-    """Fetches a result file. Only from the upstream's own hosts (result URLs name them), only
-    http(s), never more than `max_bytes`; redirects are not followed (a redirect elsewhere could
-    point anywhere)."""
-    parts = httpx.URL(url)
-    host = (parts.host or "").lower()
-    if parts.scheme not in ("http", "https") or not any(
-        host == allowed or host.endswith("." + allowed) for allowed in allowed_hosts
-    ):
-        raise UpstreamError(INVALID_REQUEST, f"Refusing to download from {host or url!r}.")
+FETCH_PORTS = (80, 443)
+FETCH_REDIRECTS = 3
+FETCH_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=30.0, pool=5.0)
+FETCH_SECONDS = 300.0  # the whole download, however slowly the bytes trickle in
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def download(
+    url: str,
+    *,
+    max_bytes: int,
+    trusted_hosts: Iterable[str] = (),
+    ports: Iterable[int] = FETCH_PORTS,
+    resolve: urlsafety.Resolver | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Download:
+    """Fetches a file from any public http(s) host: results (on the API's CDN, wherever that
+    is) and the sandbox's inputs. Every fetch the studio's server makes goes through here.
+
+    The host is resolved once and every address it resolves to must be public (no loopback,
+    private, link-local, CGNAT, metadata or reserved range) unless the host is one of
+    `trusted_hosts` (named private hosts: the sandbox, an in-house CDN; a name also covers its
+    subdomains); the connection goes to a checked address (the name is never resolved twice,
+    so DNS rebinding cannot swap it), with the name as Host and TLS server name. Only
+    `ports` (80 and 443) unless the host is trusted. Redirects are followed, each hop checked
+    again, at most FETCH_REDIRECTS. Never more than `max_bytes`, never longer than FETCH_SECONDS.
+    403, 404 and 410 raise NOT_FOUND ("the link has expired")."""
+    trusted = [h.lower() for h in trusted_hosts]
+    allowed_ports = set(ports)
+
+    def is_trusted(host: str) -> bool:
+        return any(host == t or host.endswith("." + t) for t in trusted)
+
+    started = time.monotonic()
+    with httpx.Client(
+        transport=transport, timeout=FETCH_TIMEOUT, follow_redirects=False, trust_env=False
+    ) as session:
+        for _hop in range(FETCH_REDIRECTS + 1):
+            try:
+                target = urlsafety.check_target(url, resolve=resolve, trusted=is_trusted)
+            except urlsafety.UnsafeURL as e:
+                raise UpstreamError(
+                    INVALID_REQUEST, f"Refusing to download {url[:200]!r}: {e.message}"
+                ) from None
+            if not is_trusted(target.host) and target.port not in allowed_ports:
+                raise UpstreamError(
+                    INVALID_REQUEST,
+                    f"Refusing to download from port {target.port} of {target.host}.",
+                )
+            response = _fetch_pinned(session, target, max_bytes, started)
+            if isinstance(response, str):
+                url = response  # a redirect: checked again from the top
+                continue
+            return response
+    raise UpstreamError(INVALID_REQUEST, "The result link redirected too many times.")
+
+
+def _fetch_pinned(
+    session: httpx.Client, target: urlsafety.Target, max_bytes: int, started: float
+) -> Download | str:
+    """One GET of a checked target, connected to a checked address; a redirect's next URL."""
+    parts = httpx.URL(target.url)
+    default_port = {"http": 80, "https": 443}[target.scheme]
+    host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    last_error: Exception | None = None
+    for address in target.addresses:
+        request = session.build_request(
+            "GET",
+            parts.copy_with(host=address),
+            headers={"Host": host_header, "User-Agent": "apiinone-studio"},
+            extensions=extensions,
+        )
+        try:
+            response = session.send(request, stream=True)
+        except httpx.ConnectError as e:  # the next checked address, if any
+            last_error = e
+            continue
+        except httpx.TimeoutException as e:
+            raise UpstreamError(TIMEOUT_ERROR, "The result download timed out.") from e
+        except httpx.TransportError as e:
+            raise UpstreamError(TRANSPORT_ERROR, f"The result download broke: {e}") from e
+        try:
+            return _read_download(response, target, max_bytes, started)
+        finally:
+            response.close()
+    raise UpstreamError(
+        TRANSPORT_ERROR, f"Could not connect to {target.host} to download: {last_error}"
+    )
+
+
+def _read_download(
+    response: httpx.Response, target: urlsafety.Target, max_bytes: int, started: float
+) -> Download | str:
+    status = response.status_code
+    if status in _REDIRECTS and response.headers.get("Location"):
+        return str(httpx.URL(target.url).join(response.headers["Location"]))
+    if status in (403, 404, 410):
+        raise UpstreamError(NOT_FOUND, "The result link has expired.", status=status)
+    if status >= 400:
+        response.read()
+        raise _error_from_response(response)
+    declared = response.headers.get("Content-Length") or "0"
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise UpstreamError(INVALID_REQUEST, "The result is larger than the studio keeps.")
     chunks: list[bytes] = []
     size = 0
     try:
-        with httpx.stream("GET", url, timeout=STREAM_TIMEOUT, follow_redirects=False) as response:
-            if response.status_code in (403, 404, 410):
-                raise UpstreamError(
-                    NOT_FOUND, "The result link has expired.", status=response.status_code
-                )
-            if response.status_code >= 400:
-                raise _error_from_response(response)
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
                 raise UpstreamError(INVALID_REQUEST, "The result is larger than the studio keeps.")
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UpstreamError(
-                        INVALID_REQUEST, "The result is larger than the studio keeps."
-                    )
-                chunks.append(chunk)
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if time.monotonic() - started > FETCH_SECONDS:
+                raise UpstreamError(TIMEOUT_ERROR, "The result download took too long.")
+            chunks.append(chunk)
     except httpx.TimeoutException as e:
         raise UpstreamError(TIMEOUT_ERROR, "The result download timed out.") from e
     except httpx.TransportError as e:
         raise UpstreamError(TRANSPORT_ERROR, f"The result download broke: {e}") from e
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
     return Download(b"".join(chunks), content_type)
 
 
@@ -598,11 +685,12 @@ def _send(
 
 
 def result_hosts() -> list[str]:
-    """Where result files may come from: the API's host and the sandbox's, plus any configured
-    CDN hosts."""
+    """The private hosts result files may come from (any public host may): the API's host and
+    the sandbox's, plus any configured in-house hosts (APIINONE_RESULT_HOSTS)."""
     from django.conf import settings
 
     hosts = {httpx.URL(url).host for url in (settings.APIINONE_BASE_URL, settings.SANDBOX_URL)}
+    hosts.add(settings.SANDBOX["files_host"])  # the sandbox serves results under a second name
     return [*(h.lower() for h in hosts if h), *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
 
 

@@ -350,7 +350,7 @@ def collect(generation: Generation, task: client.Task) -> None:
 
 def _keep(generation: Generation, position: int, url: str, output: str) -> None:
     download = client.download(
-        url, allowed_hosts=client.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
+        url, trusted_hosts=client.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
     )
     # What the bytes are, never what the upstream says they are: only raster images, video and
     # audio are kept (an SVG or HTML "image" would run script on the studio's own origin).

@@ -26,6 +26,7 @@ import re
 import socket
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
 MAX_LENGTH = 2048
 SCHEMES = ("http", "https")
@@ -115,6 +116,18 @@ class UnsafeURL(ValueError):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Target:
+    """A checked URL and where to connect for it: `addresses` are the ones checked (connect to
+    one of these, never resolve `host` again)."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
 def check_public_url(url: str, *, resolve: Resolver | None = None) -> str:
     """Returns the URL, normalised (scheme and host lower-cased, whitespace stripped), if it is a
     public http(s) URL; raises UnsafeURL with a sentence otherwise.
@@ -131,6 +144,15 @@ def check_public_url(url: str, *, resolve: Resolver | None = None) -> str:
     fetcher must pin the address checked here, or check the address it connects to with
     `is_public_ip`, and check each redirect again.
     """
+    return check_target(url, resolve=resolve).url
+
+
+def check_target(
+    url: str, *, resolve: Resolver | None = None, trusted: Callable[[str], bool] = lambda h: False
+) -> Target:
+    """`check_public_url`, returning the addresses checked as well, for a fetcher to connect to.
+    A host for which `trusted(host)` is true (a private host the studio was told to use, such as
+    the sandbox) may resolve to private addresses; every other rule still holds."""
     url = url.strip()
     if not url:
         raise UnsafeURL(MSG_EMPTY)
@@ -162,14 +184,15 @@ def check_public_url(url: str, *, resolve: Resolver | None = None) -> str:
         raise UnsafeURL(MSG_NO_HOST)
 
     address, host = _parse_host(host_text)
-    if address is not None:
-        if not _is_public(address):
-            raise UnsafeURL(MSG_PRIVATE)
-    else:
-        _check_name(host, port or DEFAULT_PORTS[scheme], resolve or _resolve)
-
     port_part = f":{port}" if port is not None else ""
-    return f"{scheme}://{host}{port_part}{tail}"
+    real_port = port or DEFAULT_PORTS[scheme]
+    if address is not None:
+        if not trusted(host) and not _is_public(address):
+            raise UnsafeURL(MSG_PRIVATE)
+        addresses: tuple[str, ...] = (str(address),)
+    else:
+        addresses = _check_name(host, real_port, resolve or _resolve, trusted=trusted(host))
+    return Target(f"{scheme}://{host}{port_part}{tail}", scheme, host, real_port, addresses)
 
 
 def is_public_ip(ip: str) -> bool:
@@ -299,8 +322,8 @@ def _parse_ipv4(parts: list[str]) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
-def _check_name(host: str, port: int, resolve: Resolver) -> None:
-    if "." not in host or host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES):
+def _check_name(host: str, port: int, resolve: Resolver, *, trusted: bool) -> tuple[str, ...]:
+    if not trusted and ("." not in host or host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES)):
         raise UnsafeURL(MSG_LOCAL_NAME)
     try:
         addresses = resolve(host, port)
@@ -308,8 +331,9 @@ def _check_name(host: str, port: int, resolve: Resolver) -> None:
         addresses = []
     if not addresses:
         raise UnsafeURL(f"We could not find the host {host}; check the link.")
-    if not all(is_public_ip(address) for address in addresses):
+    if not trusted and not all(is_public_ip(address) for address in addresses):
         raise UnsafeURL(MSG_RESOLVES_PRIVATE)
+    return tuple(addresses)
 
 
 def _resolve(host: str, port: int) -> list[str]:

@@ -177,6 +177,11 @@ SANDBOX = {
     "error_rate": env_float("SANDBOX_ERROR_RATE", 0.0),
     "lost_rate": env_float("SANDBOX_LOST_RATE", 0.0),
     "slow_rate": env_float("SANDBOX_SLOW_RATE", 0.0),
+    # The field (see SandboxConfig): results under a second host name, as on a CDN; callbacks
+    # that never arrive; real durations off the catalog's by a factor the studio is not told.
+    "files_host": env_str("SANDBOX_FILES_HOST", "localhost"),
+    "deliver_callbacks": env_bool("SANDBOX_DELIVER_CALLBACKS", True),
+    "drift": env_float("SANDBOX_DRIFT", 1.0),
 }
 # Requests per minute the studio allows itself per upstream key (the service's documented limit).
 APIINONE_RATE_LIMIT = env_int("APIINONE_RATE_LIMIT", 60, minimum=1)
@@ -221,7 +226,8 @@ def env_fernet_keys(name: str, secret_key: str) -> list[str]:
 STUDIO_ENCRYPTION_KEYS = env_fernet_keys("STUDIO_ENCRYPTION_KEYS", SECRET_KEY)
 
 APIINONE_RATE_WINDOW = env_float("APIINONE_RATE_WINDOW", 60.0, minimum=1.0)
-# Hosts result files may be downloaded from, besides the API's own host (and its subdomains).
+# Private hosts result files may be downloaded from (any public host may; the API's own host,
+# the sandbox's and their subdomains always may): an in-house CDN or emulator, by name.
 APIINONE_RESULT_HOSTS = env_list("APIINONE_RESULT_HOSTS", [])
 # The shortest gap between two look-ups of one running job (see generations/pacing.py).
 STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)

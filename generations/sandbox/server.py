@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from generations import catalog
+from generations import catalog, client
 from generations.sandbox import media
 from generations.sandbox.state import State, TaskRow
 
@@ -104,6 +104,16 @@ class SandboxConfig:
     media_workers: int = 2
     video_long_side: int = 480
     seed: int | None = None
+    # The field, as a real network has it (the studio must cope with each):
+    # result files on a second host name (a CDN, not the API's host) …
+    files_host: str = "localhost"
+    # … callbacks accepted but never delivered (the studio not reachable from the internet) …
+    deliver_callbacks: bool = True
+    # … and real durations off the catalog's by this factor, unknown to the studio (speed is
+    # known to it: the studio scales its expectations by SANDBOX_SPEED).
+    drift: float = 1.0
+    # Private hosts the emulator fetches inputs from (the studio beside it); any public host too.
+    input_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 
 
 @dataclass
@@ -116,6 +126,7 @@ class Faults:
     slow: float = 0.0
     credits: str | None = None
     svg: bool = False
+    proxy_502: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -137,6 +148,8 @@ class Faults:
                 faults.credits = word[8:]
             elif word == "svg":
                 faults.svg = True
+            elif word == "502":
+                faults.proxy_502 = True
         return faults
 
     def merge(self, other: Faults) -> Faults:
@@ -149,6 +162,7 @@ class Faults:
             slow=max(self.slow, other.slow),
             credits=self.credits or other.credits,
             svg=self.svg or other.svg,
+            proxy_502=self.proxy_502 or other.proxy_502,
         )
 
 
@@ -290,7 +304,7 @@ class Sandbox:
         now = time.time()
         rnd = random.Random(f"{now}-{uuid.uuid4()}")
         low, high = spec.typical_seconds
-        duration = rnd.uniform(low, high) * self.config.speed
+        duration = rnd.uniform(low, high) * self.config.speed * self.config.drift
         task = TaskRow(
             id=f"sbx{uuid.uuid4().hex[:20]}_{spec.slug.replace('-', '').replace('.', '')[:10]}",
             key_hash=digest,
@@ -381,11 +395,16 @@ class Sandbox:
             return None
         if faults.credits == "bad":
             return "lots"
-        value = int(faults.credits)
+        # As a number (7), a float (7.0) or a numeric string ("s7" answers "7"): the manual
+        # shows a number; proxies and other versions of the service have sent the others.
+        text = faults.credits.removeprefix("s")
+        value = int(float(text))
         # A charge above the hold is taken from the balance too: the job was run.
         if value != task.held:
             self.state.refund(task.key_hash, task.held - value)
-        return value
+        if faults.credits.startswith("s"):
+            return text
+        return float(text) if "." in text else value
 
     def _make_files(self, spec: catalog.ModelSpec, task: TaskRow) -> list[str]:
         body = task.request
@@ -487,16 +506,18 @@ class Sandbox:
         return ["image-1.svg"]
 
     def _download(self, url: Any) -> bytes:
+        """An input file, fetched as the service would: from public hosts, and from the hosts
+        this emulator is told are its neighbours (the studio on this machine)."""
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise MediaFailure("The input URL is not an http(s) URL.")
         try:
-            request = urllib.request.Request(url, headers={"User-Agent": "apiinone-sandbox"})
-            with urllib.request.urlopen(request, timeout=20) as response:
-                data = response.read(MAX_INPUT_DOWNLOAD + 1)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise MediaFailure(f"Could not download the input file {url}: {e}") from e
-        if len(data) > MAX_INPUT_DOWNLOAD:
-            raise MediaFailure("The input file is larger than 50 MB.")
+            data = client.download(
+                url, max_bytes=MAX_INPUT_DOWNLOAD, trusted_hosts=self.config.input_hosts
+            ).content
+        except client.UpstreamError as e:
+            if "larger" in e.message:
+                raise MediaFailure("The input file is larger than 50 MB.") from e
+            raise MediaFailure(f"Could not download the input file {url}: {e.message}") from e
         if media.sniff(data) is None:
             raise MediaFailure("The input file is not an image, video or audio file.")
         return data
@@ -533,7 +554,11 @@ class Sandbox:
     def file_url(self, task_id: str, name: str) -> str:
         expires = math.ceil(time.time() + self.config.url_ttl)
         signature = self._sign(task_id, name, expires)
-        return f"{self.base_url()}/files/{task_id}/{name}?expires={expires}&sig={signature}"
+        root = self.base_url()
+        if self.config.files_host:  # the same server under its second name, as a CDN would be
+            parts = urlsplit(root)
+            root = f"{parts.scheme}://{self.config.files_host}:{parts.port}"
+        return f"{root}/files/{task_id}/{name}?expires={expires}&sig={signature}"
 
     def _sign(self, task_id: str, name: str, expires: int) -> str:
         message = f"{task_id}/{name}/{expires}".encode()
@@ -560,6 +585,8 @@ class Sandbox:
         task = self.state.task(task_id)
         if task is None or not task.callback_url or task.callback_done or self.closed:
             return
+        if not self.config.deliver_callbacks:
+            return  # accepted, never delivered: the caller is not reachable from here
         timer = threading.Timer(
             max(0.0, task.finish_at - time.time()), self._send_callback, (task_id,)
         )
@@ -765,6 +792,15 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         self._send_json(error.status, error.body(), headers)
 
+    def _send_proxy_page(self) -> None:
+        """What a proxy in front of the service sends when the service is down: HTML, not JSON."""
+        page = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
     def _drop(self) -> None:
         """Close the connection without a word: the answer is lost on the way back."""
         self.close_connection = True
@@ -818,6 +854,9 @@ class Handler(BaseHTTPRequestHandler):
             sandbox.limiter.check(digest)
             if faults.error_500:
                 raise ApiError(500, "Internal server error. Please retry after a short delay.")
+            if faults.proxy_502:
+                self._send_proxy_page()
+                return
             task_id = parts.path[len(API_PREFIX + "tasks/") :]
             self._send_json(200, sandbox.task_answer(task_id, digest))
         except ApiError as e:
@@ -840,6 +879,9 @@ class Handler(BaseHTTPRequestHandler):
             sandbox.limiter.check(digest)
             if faults.error_500:
                 raise ApiError(500, "Internal server error. Please retry after a short delay.")
+            if faults.proxy_502:  # the proxy in front failed: the service never saw it
+                self._send_proxy_page()
+                return
             if route == "chat/completions":
                 self._chat(body, digest)
                 return
