@@ -172,6 +172,7 @@ class Generation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
     checks = models.PositiveIntegerField(default=0)  # upstream look-ups made
+    keep_attempts = models.PositiveSmallIntegerField(default=0)  # tries to keep its results
     submit_attempts = models.PositiveIntegerField(default=0)
     callback_token = models.CharField(max_length=64, default=_new_secret)
 

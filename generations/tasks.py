@@ -41,6 +41,7 @@ from generations.models import (
     PollerHeartbeat,
     State,
 )
+from studio import ledger
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
 KEEP_LEASE = timedelta(minutes=10)  # results being kept by a keeper thread: not looked up again
 SUBMIT_RETRIES = 6
-COLLECT_RETRIES = 5
+KEEP_ATTEMPTS = 5  # tries to keep a finished job's results (each after a fresh look-up)
 OUTPUT_TYPES = {
     "image": ("image/",),
     "video": ("video/",),
@@ -397,6 +398,11 @@ class Unkeepable(UpstreamError):
 
 
 def _collect_failed(generation: Generation, error: UpstreamError) -> None:
+    """A result could not be kept. The upstream ran the job and charged for it, so however it
+    ends its bill is what the upstream reported. An expired link (403/404/410) is looked up once
+    more at once (a look-up hands out fresh links); after that the tries back off (never once a
+    second), and after KEEP_ATTEMPTS the job ends failed, saying what was charged."""
+    Generation.objects.filter(pk=generation.pk).update(keep_attempts=F("keep_attempts") + 1)
     generation.refresh_from_db()
     if isinstance(error, Unkeepable):
         # The upstream ran it and says what it charged: the bill is that, not nothing.
@@ -407,22 +413,35 @@ def _collect_failed(generation: Generation, error: UpstreamError) -> None:
             charged=generation.consumed_credits,
         )
         return
-    if generation.checks >= COLLECT_RETRIES + pacing_checks(generation):
+    if generation.keep_attempts >= KEEP_ATTEMPTS:
         generation.fail(
-            "download_failed", f"The results could not be kept: {error.message}",
+            "result_lost",
+            f"{charged_words(generation.consumed_credits)}; the studio could not keep the "
+            f"result ({error.message})",
             from_states=[State.RUNNING],
-        )  # fmt: skip
+            charged=generation.consumed_credits,
+        )
         return
-    # Look the task up again shortly: a new look-up hands out fresh result links.
+    expired = error.kind == client.NOT_FOUND
+    wait = (
+        0.0 if expired and generation.keep_attempts == 1 else keep_backoff(generation.keep_attempts)
+    )
     Generation.objects.filter(pk=generation.pk, state=State.RUNNING).update(
         waiting_note="Fetching the results again.",
-        next_check_at=timezone.now() + timedelta(seconds=1),
+        next_check_at=timezone.now() + timedelta(seconds=wait),
     )
 
 
-def pacing_checks(generation: Generation) -> int:
-    """Look-ups a job normally needs before it ends; retries of the download come on top."""
-    return 3 + int(generation.expected_seconds() / max(settings.STUDIO_POLL_FLOOR, 1.0))
+def keep_backoff(attempts: int) -> float:
+    """Seconds before try `attempts + 1` to keep a job's results: 4, 8, 16 … up to a minute."""
+    return min(60.0, 2.0**attempts)
+
+
+def charged_words(consumed) -> str:
+    credits = ledger.as_credits(consumed)
+    if credits is None:
+        return "API in One ran this job (it did not say what it charged)"
+    return f"API in One charged {ledger.fmt(credits)} credits"
 
 
 # -- sweep --------------------------------------------------------------------------------------
