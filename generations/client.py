@@ -248,14 +248,21 @@ def get_task(account: Account, task_id: str) -> Task:
     return parse_task(_json(response), fallback_id=task_id)
 
 
-def check_key(account: Account) -> None:
-    """Proves a key is accepted, by looking up a task that does not exist: 404 means the key is
-    good, 401 raises. Costs no credits."""
+def check_key(account: Account) -> str:
+    """Proves a key is accepted, by looking up a task that does not exist (costs no credits).
+    Only a refusal of the key (401, 403, an authentication error) raises AUTHENTICATION; any
+    other answer from the service itself (404, 400, 422, a 200 with an error body) shows it
+    read the key and is returned, in words. No answer, 429 and 5xx raise as they came: they
+    say nothing about the key."""
     try:
         get_task(account, "studio-key-check")
     except UpstreamError as e:
-        if e.kind != NOT_FOUND:
-            raise
+        if e.kind == AUTHENTICATION or e.status in (401, 403):
+            raise UpstreamError(AUTHENTICATION, e.message, status=e.status) from e
+        if e.status is not None and 400 <= e.status < 500 and e.status != 429:
+            return f"HTTP {e.status}: {e.message}"[:200]
+        raise
+    return "HTTP 200"
 
 
 def chat(account: Account, body: dict) -> ChatReply:

@@ -411,10 +411,18 @@ def key(request: HttpRequest) -> HttpResponse:
     try:
         client.check_key(account)
     except client.UpstreamError as e:
+        answered = e.message
+        if e.status and not answered.startswith("HTTP"):
+            answered = f"HTTP {e.status}: {answered}"
+        answered = answered.replace(key, "…")
         if e.kind == client.AUTHENTICATION:
-            messages.error(request, "This key is not valid: API in One refused it.")
+            messages.error(request, f"This key is not valid: API in One refused it ({answered}).")
         else:
-            messages.error(request, "API in One could not be reached to check the key; try again.")
+            messages.error(
+                request,
+                f"API in One could not be reached to check the key ({answered[:200]}); the key "
+                "was not saved: try again.",
+            )
         return redirect("workspace")
     ws = Workspace.objects.get(pk=actor.workspace_id)
     ws.api_key = key

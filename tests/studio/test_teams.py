@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from generations import client as aio
 from generations.models import Generation, State
 from generations.sandbox.state import key_hash
 from studio.models import (
@@ -736,6 +737,87 @@ def test_it_refuses_a_key_the_upstream_refuses_and_saves_nothing(team, upstream,
     team.workspace.refresh_from_db()
     assert team.workspace.api_key == good
     assert not AuditEvent.objects.filter(detail__contains="7Kq2").exists()
+
+
+@pytest.fixture
+def service():
+    """A stand-in for the real service answering the key check as told (status, body)."""
+    import json as jsonlib
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    answer = {"status": 404, "body": {"error": {"code": 404, "message": "Task not found."}}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = answer["body"]
+            data = body.encode() if isinstance(body, str) else jsonlib.dumps(body).encode()
+            self.send_response(answer["status"])
+            self.send_header(
+                "Content-Type", "text/html" if isinstance(body, str) else "application/json"
+            )
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    answer["url"] = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+    yield answer
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (404, {"error": {"code": 404, "message": "Task not found."}}),
+        (400, {"error": {"code": 400, "message": "Invalid task id."}}),
+        (422, {"detail": "task_id: not a valid id"}),
+        (200, {"code": 404, "message": "task not found", "data": None}),
+    ],
+)
+def test_a_good_key_is_saved_however_the_service_words_an_unknown_task(
+    team, service, settings, status, body
+) -> None:
+    settings.APIINONE_BASE_URL = service["url"]
+    service.update(status=status, body=body)
+    page = text(post_key(client_for(team.ada), TEAM_KEY))
+    assert "Key …7Kq2 saved" in page
+    team.workspace.refresh_from_db()
+    assert team.workspace.api_key == TEAM_KEY
+
+
+REFUSED = "This key is not valid: API in One refused it"
+UNREACHED = "API in One could not be reached to check the key"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (
+            401,
+            {"error": {"code": 401, "message": "Invalid API key"}},
+            "(HTTP 401: Invalid API key).",
+        ),
+        (403, {"error": {"code": 403, "message": "Key disabled"}}, "(HTTP 403: Key disabled)."),
+        (502, "<html><body>Bad Gateway</body></html>", "(HTTP 502:"),
+        (500, {"error": {"code": 500, "message": "Internal error"}}, "(HTTP 500: Internal error)"),
+    ],
+)
+def test_only_a_refusal_says_the_key_is_bad_and_other_answers_are_said_exactly(
+    team, service, settings, monkeypatch, status, body, said
+) -> None:
+    monkeypatch.setattr(aio, "backoff", lambda *a, **k: 0.0)
+    settings.APIINONE_BASE_URL = service["url"]
+    service.update(status=status, body=body)
+    page = text(post_key(client_for(team.ada), TEAM_KEY))
+    assert f"{REFUSED if status < 500 else UNREACHED} {said}" in page
+    assert TEAM_KEY not in page
+    team.workspace.refresh_from_db()
+    assert team.workspace.api_key == ""
 
 
 @pytest.mark.parametrize("value", ["not-a-key", "aio_short", "sk-aio_1234567890"])
