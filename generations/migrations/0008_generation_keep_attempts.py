@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0007_generation_prompt'),
+        ("generations", "0007_generation_prompt"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='keep_attempts',
+            model_name="generation",
+            name="keep_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
     ]

@@ -803,7 +803,7 @@ UNREACHED = "API in One could not be reached to check the key"
             "(HTTP 401: Invalid API key).",
         ),
         (403, {"error": {"code": 403, "message": "Key disabled"}}, "(HTTP 403: Key disabled)."),
-        (502, "<html><body>Bad Gateway</body></html>", "(HTTP 502:"),
+        (502, "<html><body>Bad Gateway</body></html>", "(HTTP 502); the key was not saved"),
         (500, {"error": {"code": 500, "message": "Internal error"}}, "(HTTP 500: Internal error)"),
     ],
 )
