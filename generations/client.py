@@ -689,35 +689,3 @@ def _send(
         raise _error_from_response(response)
     assert last_error is not None
     raise last_error
-
-
-def result_hosts() -> list[str]:
-    """The private hosts result files may come from (any public host may): the API's host and
-    the sandbox's, plus any configured in-house hosts (APIINONE_RESULT_HOSTS)."""
-    from django.conf import settings
-
-    hosts = {httpx.URL(url).host for url in (settings.APIINONE_BASE_URL, settings.SANDBOX_URL)}
-    hosts.add(settings.SANDBOX["files_host"])  # the sandbox serves results under a second name
-    return [*(h.lower() for h in hosts if h), *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
-
-
-def uses_sandbox(workspace=None) -> bool:
-    from django.conf import settings
-
-    return not ((workspace.api_key if workspace is not None else "") or settings.APIINONE_API_KEY)
-
-
-def studio_account(member: str | None = None, workspace=None) -> Account:
-    """The account a workspace calls with: its own key, else the studio's APIINONE_API_KEY, else
-    the sandbox (and its key). Every call is paced by the shared limiter, per key."""
-    from django.conf import settings
-
-    from generations import ratelimit
-
-    key = (workspace.api_key if workspace is not None else "") or settings.APIINONE_API_KEY
-    return Account(
-        base_url=settings.APIINONE_BASE_URL if key else settings.SANDBOX_URL,
-        api_key=key or settings.SANDBOX_API_KEY,
-        member=member,
-        limiter=ratelimit.acquire,
-    )

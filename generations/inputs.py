@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from generations import catalog
+from generations import catalog, upstream
 from generations.models import Generation, GenerationFile, Upload
 
 SIGNING_SALT = "generations.inputs"
@@ -82,7 +82,7 @@ def resolve(ref: Any, workspace, author=None) -> str:
 
 def request_body(generation: Generation) -> dict:
     """What to send upstream for a generation: the catalog's body, inputs turned into URLs, and
-    a callback URL when the model takes one and the studio can be reached."""
+    a callback URL when the model takes one and the upstream can reach the studio."""
     spec = catalog.get(generation.model_slug)
     params = dict(generation.params)
     for param in spec.params:
@@ -96,7 +96,7 @@ def request_body(generation: Generation) -> dict:
                 resolve(item, generation.workspace, generation.user) for item in value
             ]
     body = spec.request_body(params)
-    if spec.callback and settings.STUDIO_PUBLIC_URL:
+    if upstream.offers_callback(spec, generation.workspace):
         path = reverse("callback", args=[generation.code, generation.callback_token])
         body["callback_url"] = settings.STUDIO_PUBLIC_URL + path
     return body

@@ -21,7 +21,7 @@ CALLBACK_SAFETY = 1.5  # with a callback coming, the first look is only a safety
 
 
 def speed(workspace=None) -> float:
-    from generations.client import uses_sandbox
+    from generations.upstream import uses_sandbox
 
     return float(settings.SANDBOX["speed"]) if uses_sandbox(workspace) else 1.0
 

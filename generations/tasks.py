@@ -32,7 +32,7 @@ from django.db.models import F, Min
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import client, inputs, pacing, previews
+from generations import client, inputs, pacing, previews, upstream
 from generations.client import UpstreamError
 from generations.filetypes import sniff
 from generations.models import (
@@ -76,7 +76,7 @@ def describe(error: UpstreamError) -> str:
 
 
 def _account(generation: Generation) -> client.Account:
-    return client.studio_account(str(generation.user_id or ""), generation.workspace)
+    return upstream.studio_account(str(generation.user_id or ""), generation.workspace)
 
 
 # -- submit -------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def collect(generation: Generation, task: client.Task) -> None:
 
 def _keep(generation: Generation, position: int, url: str, output: str) -> None:
     download = client.download(
-        url, trusted_hosts=client.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
+        url, trusted_hosts=upstream.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
     )
     # What the bytes are, never what the upstream says they are: only raster images, video and
     # audio are kept (an SVG or HTML "image" would run script on the studio's own origin).

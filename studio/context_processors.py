@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from generations.client import uses_sandbox
+from generations.upstream import uses_sandbox
 
 
 def studio(request: HttpRequest) -> dict:

@@ -158,6 +158,12 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 # The address at which the upstream (and browsers) can reach this studio; needed for callbacks
 # and for handing uploaded files to the real service as signed URLs.
 STUDIO_PUBLIC_URL = env_url("STUDIO_PUBLIC_URL")
+# Whether the upstream can open links to this studio (callbacks, uploads handed over as links):
+# "auto" (the sandbox always can; the real service when STUDIO_PUBLIC_URL is a public address),
+# "yes" (a tunnel or firewall rule lets it through to a private address) or "no".
+STUDIO_REACHABLE = env_str("STUDIO_REACHABLE", "auto").lower()
+if STUDIO_REACHABLE not in ("auto", "yes", "no"):
+    raise ImproperlyConfigured("STUDIO_REACHABLE must be auto, yes or no.")
 
 # The upstream. Without an API key the studio talks to its local sandbox emulator.
 APIINONE_API_KEY = env_str("APIINONE_API_KEY")

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from generations import client, ratelimit, tasks
+from generations import ratelimit, tasks
 from generations.models import Generation, RateLimitSlot, State
+from generations.upstream import studio_account
 from studio import ledger
 from studio.models import LedgerEntry
 from tests.conftest import sandbox_tasks
@@ -63,7 +64,7 @@ def test_a_cancel_while_waiting_for_a_rate_slot_sends_nothing_and_costs_nothing(
     settings.APIINONE_RATE_LIMIT = 1
     settings.APIINONE_RATE_WINDOW = 1.0
     generation = new_job(alice, "a kite")
-    key = client.studio_account(None, generation.workspace).rate_key
+    key = studio_account(None, generation.workspace).rate_key
     ratelimit.acquire(key, "someone else")  # the key's one slot this second is taken
     thread = submit_in_thread(generation)
     wait_for(State.SUBMITTING, generation)  # "Sending": waiting for the slot

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from generations import client, inputs, tasks
 from generations.models import Generation, State
+from generations.upstream import studio_account
 from studio import ledger
 from studio.models import LedgerEntry
 
@@ -54,7 +55,7 @@ def test_it_recovers_a_job_whose_submit_never_ran(queued) -> None:
 def crash_after_create(generation) -> client.Task:
     """The create reached the upstream, then the worker died before writing anything."""
     body = inputs.request_body(generation)
-    task = client.create_task(client.studio_account(), generation.spec.route, body)
+    task = client.create_task(studio_account(), generation.spec.route, body)
     Generation.objects.filter(pk=generation.pk).update(
         state=State.SUBMITTING, request_body=body,
         submitted_at=timezone.now() - timedelta(minutes=10),
@@ -68,7 +69,7 @@ def test_it_reconciles_a_lost_create_from_a_checked_callback(queued, upstream) -
     queued.refresh_from_db()
     assert queued.state == State.UNKNOWN  # never sent twice
     # A forged callback naming someone else's task changes nothing.
-    other = client.create_image(client.studio_account(), {"model": "flux-2", "prompt": "other"})
+    other = client.create_image(studio_account(), {"model": "flux-2", "prompt": "other"})
     hook = f"/callbacks/{queued.code}/{queued.callback_token}"
     Client().post(hook, {"task_id": other.task_id}, content_type="application/json")
     queued.refresh_from_db()
@@ -135,7 +136,7 @@ def wait_done(task_id: str) -> client.Task:
     import time
 
     for _ in range(200):
-        task = client.get_task(client.studio_account(), task_id)
+        task = client.get_task(studio_account(), task_id)
         if task.finished:
             return task
         time.sleep(0.02)

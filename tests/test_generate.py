@@ -21,6 +21,7 @@ from PIL import Image
 
 from generations import catalog, client, tasks
 from generations.models import Generation, GenerationFile, State, Upload
+from generations.upstream import studio_account
 from studio import ledger
 from tests.conftest import client_for, make_user, sandbox_tasks
 
@@ -343,7 +344,7 @@ def test_it_marks_a_lost_create_unknown_and_never_resends_it(
 def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upstream) -> None:
     workspace = alice.memberships.get().workspace
     task_id = client.create_image(
-        client.studio_account(), {"model": "flux-2", "prompt": "a slow cat"}
+        studio_account(), {"model": "flux-2", "prompt": "a slow cat"}
     ).task_id
     running = Generation.objects.create(
         workspace=workspace, user=alice, model_slug="flux-2", kind="image",
@@ -356,7 +357,7 @@ def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upst
     assert 'hx-trigger="every 5s"' in card  # only until the service says what it charged
     time.sleep(0.3)  # the upstream finishes anyway
     tasks.check(running.pk)
-    tasks.record(running, client.get_task(client.studio_account(), task_id))
+    tasks.record(running, client.get_task(studio_account(), task_id))
     running.refresh_from_db()
     assert running.state == State.CANCELED
     assert not running.files.exists()  # the late result is dropped
@@ -575,7 +576,7 @@ def test_a_slow_download_does_not_hold_up_other_jobs(upstream, settings, monkeyp
     settings.STUDIO_RESULT_KEEPERS = 2
     alice = make_user("alice")
     workspace = alice.memberships.get().workspace
-    account = client.studio_account()
+    account = studio_account()
     jobs = {}
     for prompt in ("slow lighthouse", "quick harbour"):
         task = client.create_image(account, {"model": "flux-2", "prompt": prompt})

@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from generations import catalog, client
+from generations import catalog, client, upstream
 from generations.models import Conversation, Message
 from generations.views import HtmxHttpRequest, current_workspace
 from studio import ledger
@@ -244,7 +244,7 @@ def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None
         return
     try:
         answer = client.chat(
-            client.studio_account(str(request.user.pk), current_workspace(request)),
+            upstream.studio_account(str(request.user.pk), current_workspace(request)),
             _request_body(reply, options),
         )
     except client.UpstreamError as error:
@@ -357,7 +357,7 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
         )
     body = _request_body(reply, _options(request.GET))
     chunks = client.chat_stream(
-        client.studio_account(str(request.user.pk), current_workspace(request)), body
+        upstream.studio_account(str(request.user.pk), current_workspace(request)), body
     )
     response = StreamingHttpResponse(_relay(chat, reply, chunks), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

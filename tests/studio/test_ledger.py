@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from generations import tasks
 from generations.models import Generation, State
+from generations.upstream import studio_account
 from studio import ledger
 from studio.models import Budget, LedgerEntry, LedgerImmutable, Membership, Role, Workspace
 from tests.conftest import make_user, sandbox_tasks
@@ -184,7 +185,7 @@ def test_it_bills_a_job_canceled_after_the_upstream_took_it(alice, upstream, set
     from generations import client
 
     generation = job(alice, estimate=5)
-    task = client.create_image(client.studio_account(), {"model": "flux-2", "prompt": "a cat"})
+    task = client.create_image(studio_account(), {"model": "flux-2", "prompt": "a cat"})
     Generation.objects.filter(pk=generation.pk).update(
         state=State.RUNNING, upstream_task_id=task.task_id, accepted_at=timezone.now()
     )
