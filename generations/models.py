@@ -173,6 +173,14 @@ class Generation(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)
     checks = models.PositiveIntegerField(default=0)  # upstream look-ups made
     keep_attempts = models.PositiveSmallIntegerField(default=0)  # tries to keep its results
+    # What the field taught the pacing (see pacing.py): the key it ran on (hashed), when it
+    # was last seen still running, how long it was expected to run, and its callback: "" (none
+    # offered), offered, arrived or missed; a callback should have come by callback_due_at.
+    rate_key = models.CharField(max_length=64, blank=True)
+    seen_running_at = models.DateTimeField(null=True, blank=True)
+    expected_run_seconds = models.FloatField(null=True, blank=True)
+    callback_state = models.CharField(max_length=8, blank=True)
+    callback_due_at = models.DateTimeField(null=True, blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
     callback_token = models.CharField(max_length=64, default=_new_secret)
 
@@ -256,6 +264,10 @@ class Generation(models.Model):
         ).count()
 
     def expected_seconds(self) -> float:
+        """How long it should run: as expected when it was sent (learned durations), else the
+        catalog's guess."""
+        if self.expected_run_seconds:
+            return self.expected_run_seconds
         from generations import pacing
 
         return pacing.expected_seconds(self.spec, self.workspace)
@@ -469,3 +481,71 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+
+class ModelTiming(models.Model):
+    """How long one model's jobs really took on one upstream, the last SAMPLES of them: each as
+    [earliest, latest] seconds after it was accepted (it was seen running at the first, seen
+    done at the second; a callback makes them close). Pacing learns from these (pacing.py)."""
+
+    SAMPLES = 50
+
+    model_slug = models.CharField(max_length=64)
+    upstream = models.CharField(max_length=200)  # the sandbox at its speed, or the API's URL
+    samples = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_slug", "upstream"], name="one_timing_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_slug} on {self.upstream}: {len(self.samples)} samples"
+
+    @classmethod
+    def observe(cls, model_slug: str, upstream: str, earliest: float, latest: float) -> None:
+        with transaction.atomic():
+            cls.objects.get_or_create(model_slug=model_slug, upstream=upstream)
+            timing = cls.objects.select_for_update().get(model_slug=model_slug, upstream=upstream)
+            sample = [round(max(0.0, earliest), 3), round(max(earliest, latest), 3)]
+            timing.samples = [*timing.samples, sample][-cls.SAMPLES :]
+            timing.save(update_fields=["samples", "updated_at"])
+
+
+class CallbackRecord(models.Model):
+    """Whether the upstream's callbacks reach the studio, per key (hashed): learned from the jobs
+    that offered one. Callbacks are counted on (looked up late, as a safety net) only once one
+    has arrived, and no longer after MISSES in a row did not."""
+
+    MISSES = 2
+
+    key = models.CharField(max_length=64, unique=True)
+    arrived = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    missed_in_a_row = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"callbacks for {self.key[:8]}: {self.arrived} arrived, {self.missed} missed"
+
+    @classmethod
+    def trusted(cls, key: str) -> bool:
+        record = cls.objects.filter(key=key).values_list("arrived", "missed_in_a_row").first()
+        return bool(record) and record[0] > 0 and record[1] < cls.MISSES
+
+    @classmethod
+    def note(cls, key: str, *, arrived: bool) -> bool:
+        """Counts one callback that arrived or was missed; whether trust changed."""
+        with transaction.atomic():
+            cls.objects.get_or_create(key=key)
+            before = cls.trusted(key)
+            if arrived:
+                cls.objects.filter(key=key).update(
+                    arrived=models.F("arrived") + 1, missed_in_a_row=0
+                )
+            else:
+                cls.objects.filter(key=key).update(
+                    missed=models.F("missed") + 1, missed_in_a_row=models.F("missed_in_a_row") + 1
+                )
+            return cls.trusted(key) != before

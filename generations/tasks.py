@@ -36,8 +36,10 @@ from generations import client, inputs, pacing, previews, upstream
 from generations.client import UpstreamError
 from generations.filetypes import sniff
 from generations.models import (
+    CallbackRecord,
     Generation,
     GenerationFile,
+    ModelTiming,
     PollerHeartbeat,
     State,
 )
@@ -51,6 +53,7 @@ HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
 KEEP_LEASE = timedelta(minutes=10)  # results being kept by a keeper thread: not looked up again
 SUBMIT_RETRIES = 6
+CALLBACK_GRACE = timedelta(seconds=30)  # after the job was seen done, its callback is missed
 KEEP_ATTEMPTS = 5  # tries to keep a finished job's results (each after a fresh look-up)
 OUTPUT_TYPES = {
     "image": ("image/",),
@@ -103,8 +106,9 @@ def submit(generation_id: int) -> None:
         generation.fail("invalid_input", str(e), from_states=[State.SUBMITTING])
         return
     Generation.objects.filter(pk=generation_id).update(request_body=body)
+    account = _sending_account(generation)
     try:
-        task = client.create_task(_sending_account(generation), generation.spec.route, body)
+        task = client.create_task(account, generation.spec.route, body)
     except CanceledBeforeSending:
         generation.close_bill(False, None, "Canceled while waiting to be sent: never sent.")
         return
@@ -112,25 +116,28 @@ def submit(generation_id: int) -> None:
         _submit_failed(generation, e)
         return
     accepted = timezone.now()
-    first_look = pacing.first_look(
-        generation.spec, generation.workspace, callback="callback_url" in body
+    offered = "callback_url" in body
+    plan = pacing.plan(
+        generation.spec,
+        generation.workspace,
+        count_on_callback=offered and CallbackRecord.trusted(account.rate_key),
     )
+    followed = {
+        "upstream_task_id": task.task_id,
+        "accepted_at": accepted,
+        "next_check_at": accepted + timedelta(seconds=plan.first_look),
+        "rate_key": account.rate_key,
+        "expected_run_seconds": plan.expected,
+        "callback_state": "offered" if offered else "",
+        "callback_due_at": accepted + timedelta(seconds=plan.callback_due) if offered else None,
+    }
     moved = Generation.objects.filter(pk=generation_id, state=State.SUBMITTING).update(
-        state=State.RUNNING,
-        upstream_task_id=task.task_id,
-        status_word=task.status_word,
-        accepted_at=accepted,
-        next_check_at=accepted + timedelta(seconds=first_look),
-        waiting_note="",
+        state=State.RUNNING, status_word=task.status_word, waiting_note="", **followed
     )
     if not moved:
         # Canceled while it was being sent: the upstream has it and may charge for it, so it is
         # followed for its bill (billing_open); its result is not kept.
-        Generation.objects.filter(pk=generation_id, billing_open=True).update(
-            upstream_task_id=task.task_id,
-            accepted_at=accepted,
-            next_check_at=accepted + timedelta(seconds=first_look),
-        )
+        Generation.objects.filter(pk=generation_id, billing_open=True).update(**followed)
     kick_poller()
 
 
@@ -307,12 +314,23 @@ def record(generation: Generation, task: client.Task, keep: Callable | None = No
         Generation.objects.followed().filter(pk=generation.pk).update(
             status_word=task.status_word,
             waiting_note="",
+            seen_running_at=now,
             next_check_at=now + timedelta(seconds=pacing.next_look(running_for)),
         )
         return
-    Generation.objects.filter(pk=generation.pk, upstream_done_at__isnull=True).update(
-        upstream_done_at=now
-    )
+    first_seen_done = Generation.objects.filter(
+        pk=generation.pk, upstream_done_at__isnull=True
+    ).update(upstream_done_at=now)
+    if first_seen_done and task.state == client.SUCCEEDED and generation.accepted_at:
+        # It ended between the last look that saw it running and now: what pacing learns from.
+        ModelTiming.observe(
+            generation.model_slug,
+            pacing.scope(generation.workspace),
+            earliest=(
+                (generation.seen_running_at or generation.accepted_at) - generation.accepted_at
+            ).total_seconds(),
+            latest=(now - generation.accepted_at).total_seconds(),
+        )
     Generation.objects.filter(pk=generation.pk).update(
         status_word=task.status_word, consumed_credits=task.consumed_credits
     )
@@ -493,6 +511,7 @@ def sweep() -> None:
         generation.close_bill(
             False, None, "Canceled while being sent; API in One never confirmed it."
         )
+    _judge_callbacks(now)
     if Generation.objects.followed().exists():
         kick_poller()
 
@@ -531,6 +550,44 @@ def reconcile(generation: Generation, task_id: str) -> bool:
     if adopted:
         kick_poller()
     return bool(adopted)
+
+
+def callback_arrived(generation: Generation) -> None:
+    """A callback with the job's token arrived: callbacks reach the studio for its key. When
+    that makes them trusted, the key's other jobs waiting on the normal schedule wait for their
+    callbacks instead (looked up when theirs should have come)."""
+    noted = Generation.objects.filter(
+        pk=generation.pk, callback_state__in=["offered", "missed"]
+    ).update(callback_state="arrived")
+    if not (noted and generation.rate_key):
+        return
+    if CallbackRecord.note(generation.rate_key, arrived=True):
+        Generation.objects.followed().filter(
+            rate_key=generation.rate_key,
+            callback_state="offered",
+            callback_due_at__gt=F("next_check_at"),
+        ).update(next_check_at=F("callback_due_at"))
+
+
+def _judge_callbacks(now) -> None:
+    """A job the upstream finished CALLBACK_GRACE ago whose callback never came: a miss for its
+    key. When misses stop the key's callbacks being counted on, its jobs waiting for theirs are
+    looked up on the normal schedule from now."""
+    for generation in Generation.objects.filter(
+        callback_state="offered", upstream_done_at__lt=now - CALLBACK_GRACE
+    ).only("pk", "rate_key"):
+        missed = Generation.objects.filter(pk=generation.pk, callback_state="offered").update(
+            callback_state="missed"
+        )
+        untrusted = (
+            missed
+            and generation.rate_key
+            and CallbackRecord.note(generation.rate_key, arrived=False)
+        )
+        if untrusted:
+            Generation.objects.followed().filter(
+                rate_key=generation.rate_key, callback_state="offered", next_check_at__gt=now
+            ).update(next_check_at=now)
 
 
 def nudge(generation: Generation) -> None:

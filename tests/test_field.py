@@ -97,3 +97,161 @@ def test_a_result_whose_links_keep_expiring_ends_failed_billed_as_the_upstream_c
     card = alice_client.get(f"/g/{generation.code}/").content.decode()
     assert "API in One charged 5 credits; the studio could not keep the result" in card
     assert "Nothing charged" not in card
+
+
+# -- callbacks: offered only where they can arrive, counted on only once they do -------------
+
+
+def job(alice, prompt="a kite", **fields) -> Generation:
+    workspace = alice.memberships.get().workspace
+    return Generation.objects.create(
+        workspace=workspace, user=alice, model_slug="flux-2", kind="image",
+        params={"prompt": prompt, "type": "pro", "resolution": "1K"}, estimate=5, token=prompt,
+        **fields,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("public_url", "reachable", "keyed", "offered"),
+    [
+        ("http://127.0.0.1:8000", "auto", False, True),  # the sandbox runs beside the studio
+        ("http://127.0.0.1:8000", "auto", True, False),  # make run with a key: never arrives
+        ("http://192.168.1.20:8000", "auto", True, False),
+        ("http://studio.internal", "auto", True, False),
+        ("https://93.184.216.34", "auto", True, True),  # a public address
+        ("http://127.0.0.1:8000", "yes", True, True),  # a tunnel lets the service through
+        ("https://93.184.216.34", "no", True, False),
+        ("", "auto", False, False),
+    ],
+)
+def test_a_callback_is_offered_only_where_it_can_arrive(
+    alice, settings, public_url, reachable, keyed, offered
+) -> None:
+    from generations import inputs
+
+    settings.STUDIO_PUBLIC_URL = public_url
+    settings.STUDIO_REACHABLE = reachable
+    settings.APIINONE_API_KEY = "aio_the_real_service_key" if keyed else ""
+    body = inputs.request_body(job(alice))
+    assert ("callback_url" in body) is offered
+
+
+def test_callbacks_are_counted_on_only_once_one_has_arrived(
+    alice, settings, field, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from generations import pacing
+    from generations.models import CallbackRecord
+
+    field()
+    settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:9"  # offered (the sandbox can reach it)
+    monkeypatch.setattr(tasks, "kick_poller", lambda: None)
+    spec = job(alice).spec
+    plan = pacing.plan(spec)
+    Generation.objects.all().delete()
+
+    def sent(prompt):
+        generation = job(alice, prompt, state=State.QUEUED)
+        ledger.hold(generation)
+        tasks.submit(generation.pk)
+        generation.refresh_from_db()
+        return generation
+
+    first = sent("first")
+    assert first.callback_state == "offered"
+    # No callback has ever arrived for this key: the normal schedule, not a wait for it.
+    due = (first.next_check_at - first.accepted_at).total_seconds()
+    assert due == pytest.approx(plan.first_look, abs=0.01)
+    second = sent("second")
+    # The first job's callback arrives: callbacks reach the studio for this key.
+    response = alice_client_post_callback(first)
+    assert response.status_code == 204
+    assert CallbackRecord.trusted(first.rate_key)
+    second.refresh_from_db()
+    assert second.next_check_at == second.callback_due_at  # now waits for its callback
+    third = sent("third")
+    assert third.next_check_at == third.callback_due_at
+    assert (third.callback_due_at - third.accepted_at).total_seconds() == pytest.approx(
+        pacing.callback_due(pacing.typical_seconds(spec)[1]), abs=0.01
+    )
+    # Two jobs done upstream whose callbacks never came: no longer counted on, and the job
+    # still waiting for its callback is looked up now, on the normal schedule.
+    from django.utils import timezone
+
+    long_ago = timezone.now() - tasks.CALLBACK_GRACE * 2
+    Generation.objects.filter(pk__in=[second.pk, third.pk]).update(upstream_done_at=long_ago)
+    fourth = sent("fourth")
+    Generation.objects.filter(pk=fourth.pk).update(next_check_at=fourth.callback_due_at)
+    tasks.sweep()
+    assert not CallbackRecord.trusted(first.rate_key)
+    fourth.refresh_from_db()
+    assert fourth.next_check_at <= timezone.now()
+    assert sent("fifth").next_check_at < sent("sixth").callback_due_at
+
+
+def alice_client_post_callback(generation: Generation):
+    from django.test import Client
+
+    return Client().post(
+        f"/callbacks/{generation.code}/{generation.callback_token}",
+        data={"data": {"task_id": generation.upstream_task_id, "status": "SUCCESS"}},
+        content_type="application/json",
+    )
+
+
+# -- durations: learned from the jobs seen, robust to outliers, catalog first -----------------
+
+
+def test_pacing_learns_each_model_s_real_durations(alice, settings) -> None:
+    from generations import catalog, pacing
+    from generations.models import ModelTiming
+
+    settings.SANDBOX = {**settings.SANDBOX, "speed": 1.0}
+    spec = catalog.get("flux-2")
+    assert pacing.typical_seconds(spec) == spec.typical_seconds  # nothing seen: the catalog
+    scope = pacing.scope()
+    for i in range(9):  # twice as slow as the catalog says
+        ModelTiming.observe("flux-2", scope, earliest=2 * 3 + i * 0.5, latest=2 * 3 + i * 0.5 + 1)
+    assert pacing.typical_seconds(spec) == spec.typical_seconds  # 9 are not enough
+    ModelTiming.observe("flux-2", scope, earliest=50.0, latest=400.0)  # one odd job
+    low, high = pacing.typical_seconds(spec)
+    assert 6.0 <= low <= 6.5
+    assert high < 60  # the outlier does not move it much
+    for i in range(40):
+        ModelTiming.observe("flux-2", scope, earliest=2 * 3 + i % 10, latest=2 * 3 + i % 10 + 1)
+    low, high = pacing.typical_seconds(spec)
+    assert low == pytest.approx(6.0, abs=0.5)
+    assert 15.0 <= high <= 16.0  # its 90th percentile, the one odd job left out
+    assert len(ModelTiming.objects.get().samples) == ModelTiming.SAMPLES
+    # Another upstream learns on its own.
+    settings.APIINONE_API_KEY = "aio_the_real_service_key"
+    assert pacing.typical_seconds(spec) == spec.typical_seconds
+
+
+@pytest.mark.parametrize(("drift", "speed"), [(0.5, 0.05), (2.0, 0.02)])
+def test_the_studio_learns_durations_that_drift_off_the_catalog(
+    alice, field, monkeypatch, drift, speed
+) -> None:
+    from generations import catalog, pacing
+
+    server = field(speed=speed, drift=drift)
+    spec = catalog.get("flux-2")
+    monkeypatch.setattr(tasks, "kick_poller", lambda: None)
+    for i in range(pacing.MIN_SAMPLES):  # each followed from the moment it is sent
+        generation = job(alice, f"kite {i}", state=State.QUEUED)
+        ledger.hold(generation)
+        tasks.submit(generation.pk)
+        tasks.poll()
+    assert Generation.objects.filter(state=State.SUCCEEDED).count() == pacing.MIN_SAMPLES
+    low, high = pacing.typical_seconds(spec)
+    _, catalog_high = (s * server.config.speed for s in spec.typical_seconds)
+    # What it learned brackets what the sandbox really took, not what the catalog says.
+    took = sorted(
+        row.finish_at - row.created_at
+        for row in (server.sandbox.state.task(g.upstream_task_id) for g in Generation.objects.all())
+    )
+    assert low <= took[1] + 0.05
+    assert high >= took[-2] - 0.05
+    if drift < 1:
+        assert high < catalog_high
+    else:
+        assert high > catalog_high

@@ -21,6 +21,7 @@ def callback(request: HttpRequest, code, token: str) -> HttpResponse:
     generation = Generation.objects.filter(code=code).first()
     if generation is None or not hmac.compare_digest(generation.callback_token, token):
         return HttpResponse(status=404)
+    tasks.callback_arrived(generation)
     if generation.upstream_task_id:
         tasks.nudge(generation)
     else:
