@@ -19,9 +19,9 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from generations import catalog, urlsafety
+from generations import catalog, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
-from generations.inputs import FILE_KINDS, public_url_missing_message
+from generations.inputs import FILE_KINDS
 from generations.models import Generation, GenerationFile, Upload
 
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
@@ -71,6 +71,7 @@ class Block:
     errors: list[str] = default(default_factory=list)
     advanced: bool = False
     multiple: bool = False
+    unreachable: str | None = None  # why uploads and gallery picks cannot reach the upstream
 
     @property
     def bound_fields(self) -> list[Any]:
@@ -267,6 +268,7 @@ class GenerationForm(forms.Form):
                         pick=self[f"{name}__pick"],
                         errors=list(self.errors.get(name, [])),
                         multiple=param.kind == "image_urls",
+                        unreachable=inputs.unreachable_message(self.workspace),
                     )
                 )
             elif param.kind in ROW_KINDS:
@@ -438,8 +440,9 @@ class GenerationForm(forms.Form):
         picks = cleaned.get(f"{name}__pick") or []
         for pick in picks if isinstance(picks, list) else [picks]:
             refs.append({"file": int(pick)})
-        if (files or picks) and not settings.STUDIO_PUBLIC_URL:
-            self.add_error(name, public_url_missing_message())
+        unreachable = inputs.unreachable_message(self.workspace)
+        if (files or picks) and unreachable:
+            self.add_error(name, unreachable)
         if multiple:
             if param.max_items and len(refs) > param.max_items:
                 self.add_error(name, f"{param.label} takes at most {param.max_items} images.")

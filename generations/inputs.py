@@ -35,6 +35,21 @@ def public_url_missing_message() -> str:
     )
 
 
+def unreachable_message(workspace) -> str | None:
+    """Why the workspace's upstream could not fetch a file from this studio, or None if it can:
+    said on the form before anything is uploaded."""
+    if not settings.STUDIO_PUBLIC_URL:
+        return public_url_missing_message()
+    if upstream.reaches_studio(workspace):
+        return None
+    return (
+        f"API in One cannot fetch files from this studio: its address "
+        f"({settings.STUDIO_PUBLIC_URL}) is not reachable from the internet. Paste a public link "
+        "instead, or give the studio a public address (STUDIO_PUBLIC_URL), or set "
+        "STUDIO_REACHABLE=yes if a tunnel lets the service in."
+    )
+
+
 def sign(kind: str, pk: int) -> str:
     return signing.dumps([kind, pk], salt=SIGNING_SALT, compress=True)
 
@@ -44,9 +59,10 @@ def unsign(token: str) -> tuple[str, int]:
     return kind, int(pk)
 
 
-def _public_url(kind: str, pk: int, filename: str) -> str:
-    if not settings.STUDIO_PUBLIC_URL:
-        raise InputError(public_url_missing_message())
+def _public_url(kind: str, pk: int, filename: str, workspace) -> str:
+    problem = unreachable_message(workspace)
+    if problem:
+        raise InputError(problem)
     path = reverse("input-file", args=[sign(kind, pk), filename])
     return settings.STUDIO_PUBLIC_URL + path
 
@@ -69,14 +85,14 @@ def resolve(ref: Any, workspace, author=None) -> str:
         upload = Upload.objects.filter(code=ref["upload"], workspace=workspace).first()
         if upload is None:
             raise InputError("An uploaded input file is no longer there.")
-        return _public_url("u", upload.pk, upload.file.name.rsplit("/", 1)[-1])
+        return _public_url("u", upload.pk, upload.file.name.rsplit("/", 1)[-1], workspace)
     if "file" in ref:
         # Only results the job's author may see: never someone else's private job.
         visible = Generation.objects.visible_to(author, _membership(author, workspace))
         result = GenerationFile.objects.filter(pk=ref["file"], generation__in=visible).first()
         if result is None:
             raise InputError("A gallery file used as input is no longer there.")
-        return _public_url("f", result.pk, result.filename)
+        return _public_url("f", result.pk, result.filename, workspace)
     raise InputError("An input is not in a form the studio understands.")
 
 

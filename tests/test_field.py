@@ -255,3 +255,41 @@ def test_the_studio_learns_durations_that_drift_off_the_catalog(
         assert high < catalog_high
     else:
         assert high > catalog_high
+
+
+# -- uploads: said before anything is uploaded when the service cannot fetch them -----------
+
+
+def test_a_studio_the_internet_cannot_reach_says_so_before_an_upload(
+    alice, alice_client, settings
+) -> None:
+    import io
+
+    from PIL import Image
+
+    settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:8000"  # make run's
+    sentence = "API in One cannot fetch files from this studio"
+    # With the sandbox (beside the studio) uploads work: nothing is said.
+    assert sentence not in alice_client.get("/?model=bg-remover").content.decode()
+    workspace = alice.memberships.get().workspace
+    workspace.api_key = "aio_the_real_service_key"
+    workspace.save()
+    page = alice_client.get("/?model=bg-remover").content.decode()
+    assert sentence in page
+    assert "STUDIO_REACHABLE=yes" in page
+    # An upload anyway is refused with the same sentence, and nothing is stored or sent.
+    image = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(image, "PNG")
+    image.seek(0)
+    image.name = "photo.png"
+    response = alice_client.post("/create/bg-remover/", {"token": "u", "image__upload": image})
+    assert sentence in " ".join(response.context["form"].errors["image"]), dict(
+        response.context["form"].errors
+    )
+    assert not Generation.objects.exists()
+    from generations.models import Upload
+
+    assert not Upload.objects.exists()
+    # A public link still works as the way in.
+    settings.STUDIO_REACHABLE = "yes"
+    assert sentence not in alice_client.get("/?model=bg-remover").content.decode()
