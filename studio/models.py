@@ -327,3 +327,21 @@ class ThrottleHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} at {self.at}"
+
+
+class UpstreamCheck(models.Model):
+    """One reconciliation of the ledger with API in One's own records (studio/audit.py): how
+    many ended jobs were looked up, and every one whose charges differ."""
+
+    ran_at = models.DateTimeField(default=timezone.now)
+    days = models.PositiveSmallIntegerField()
+    checked = models.PositiveIntegerField(default=0)
+    unanswered = models.PositiveIntegerField(default=0)  # the upstream could not be asked
+    unstated = models.PositiveIntegerField(default=0)  # succeeded without saying its charge
+    drift = models.JSONField(default=list)  # [{workspace_id, code, model, studio, upstream}]
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"upstream check {self.ran_at:%Y-%m-%d %H:%M}: {len(self.drift)} differ"

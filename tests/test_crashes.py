@@ -14,7 +14,7 @@ from django.utils import timezone
 from generations import client, inputs, tasks
 from generations.models import Generation, State
 from generations.upstream import studio_account
-from studio import ledger
+from studio import audit, ledger
 from studio.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_it_recovers_a_job_whose_submit_never_ran(queued) -> None:
     tasks.sweep()
     tasks.submit(queued.pk)
     assert resolutions(queued) == ["settle"]
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 def crash_after_create(generation) -> client.Task:
@@ -129,7 +129,7 @@ def test_it_settles_once_when_the_worker_died_before_settling(queued) -> None:
     assert queued.state == State.SUCCEEDED
     assert queued.files.count() == 2
     assert resolutions(queued) == ["settle"]
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 def wait_done(task_id: str) -> client.Task:

@@ -11,7 +11,7 @@ import pytest
 from generations import tasks
 from generations.models import Generation, State
 from generations.sandbox.server import SandboxConfig, SandboxServer
-from studio import ledger
+from studio import audit, ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def test_a_result_whose_links_keep_expiring_ends_failed_billed_as_the_upstream_c
     assert charged == 5
     # The bill is what the upstream charged, not nothing.
     assert generation.cost == charged
-    assert ledger.problems() == []
+    assert audit.problems() == []
     assert generation.error_message.startswith("API in One charged 5 credits; the studio could not")
     # One look-up at once for fresh links, then backing off (never once a second), bounded.
     assert waits == [4.0, 8.0, 16.0]

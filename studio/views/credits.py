@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from studio import ledger
+from studio import audit, ledger
 from studio.access import manager_membership
-from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Workspace
+from studio.models import AuditEvent, Budget, LedgerEntry, Membership, UpstreamCheck, Workspace
 
 
 class GrantForm(forms.Form):
@@ -107,8 +107,22 @@ def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateRes
         "entries": LedgerEntry.objects.filter(workspace=workspace)
         .select_related("member", "created_by", "generation")
         .order_by("-created_at", "-pk")[:50],
+        **_upstream_check(workspace),
     }
     return TemplateResponse(request, "studio/credits.html", context)
+
+
+def _upstream_check(workspace: Workspace) -> dict:
+    """What the last reconciliation with API in One found for this workspace (only its jobs)."""
+    check = UpstreamCheck.objects.first()
+    if check is None:
+        return {"upstream_check": None}
+    jobs = [item for item in check.drift if item["workspace_id"] == workspace.pk][:50]
+    return {
+        "upstream_check": check,
+        "drift_jobs": jobs,
+        "drift_summary": audit.drift_summary(check, workspace.pk),
+    }
 
 
 @login_required

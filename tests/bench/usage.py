@@ -3,7 +3,7 @@ Target: under 300 ms.
 
 Run by `make bench` (needs PostgreSQL: BENCH_PG_URL, default the local server). The entries are
 written with SQL for speed, and the daily roll-up is built from them the way the ledger keeps it;
-`ledger.problems()` then confirms the two agree before anything is timed.
+`audit.problems()` then confirms the two agree before anything is timed.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def run(connection) -> None:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from studio import ledger
+    from studio import audit
     from studio.models import Workspace
     from tests.conftest import make_user
 
@@ -112,7 +112,7 @@ def run(connection) -> None:
         )
         cursor.execute("ANALYZE")
     loaded = time.perf_counter() - started
-    problems = ledger.problems(Workspace.objects.get(pk=workspace.pk))
+    problems = audit.problems(Workspace.objects.get(pk=workspace.pk))
     assert problems == [], problems
     client = Client()
     client.force_login(owner)

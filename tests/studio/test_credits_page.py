@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from generations.models import Generation
-from studio import ledger
+from studio import audit, ledger
 from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Role, Workspace
 from tests.conftest import client_for, make_user
 
@@ -50,7 +50,7 @@ def test_it_lets_an_owner_grant_adjust_and_set_budgets(alice, carol) -> None:
     ]
     page = client.get("/credits/").content.decode()
     assert "Order 1234 upstream" in page
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 def test_it_refuses_bad_amounts_with_a_message(alice) -> None:

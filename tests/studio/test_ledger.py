@@ -12,7 +12,7 @@ from django.utils import timezone
 from generations import tasks
 from generations.models import Generation, State
 from generations.upstream import studio_account
-from studio import ledger
+from studio import audit, ledger
 from studio.models import Budget, LedgerEntry, LedgerImmutable, Membership, Role, Workspace
 from tests.conftest import make_user, sandbox_tasks
 
@@ -71,7 +71,7 @@ def test_it_resolves_a_job_once_whatever_runs_twice(alice) -> None:
     assert ledger.settle(generation, Decimal(99)) == first  # a resolved job never changes
     assert ledger.release(generation) == first
     assert generation.ledger.count() == 2
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 def test_it_allows_one_hold_per_job(alice) -> None:
@@ -145,7 +145,7 @@ def test_it_keeps_a_pool_from_going_below_zero(alice) -> None:
     with pytest.raises(ledger.BudgetExceeded, match="pool has 5 left"):
         job(alice, estimate=10, token="b")
     assert balance(alice) == 5
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 def test_it_needs_a_reason_for_grants_and_adjustments(alice) -> None:
@@ -171,7 +171,7 @@ def test_it_follows_a_job_through_the_ledger(
     assert entries(ok) == [(Kind.HOLD, Decimal(-14)), (Kind.SETTLE, Decimal(0))]
     assert entries(ko) == [(Kind.HOLD, Decimal(-5)), (Kind.RELEASE, Decimal(5))]
     assert entries(up) == [(Kind.HOLD, Decimal(-5)), (Kind.SETTLE, Decimal(-25))]
-    assert ledger.problems() == []
+    assert audit.problems() == []
     call_command("ledger_check")
 
 
@@ -192,7 +192,7 @@ def test_it_bills_a_job_canceled_after_the_upstream_took_it(alice, upstream, set
     generation.refresh_from_db()
     assert generation.cancel()
     assert generation.ledger.count() == 1  # still open: the upstream may charge it
-    assert ledger.problems() == []
+    assert audit.problems() == []
     tasks.poll()
     generation.refresh_from_db()
     assert generation.state == State.CANCELED
@@ -205,7 +205,7 @@ def test_it_reports_problems_and_fails_the_command(alice) -> None:
     generation = job(alice)
     Workspace.objects.filter(pk=generation.workspace_id).update(pool_balance=7)
     Generation.objects.filter(pk=generation.pk).update(state=State.FAILED)
-    found = ledger.problems()
+    found = audit.problems()
     assert any("entries sum to -10" in p for p in found)
     assert any("unresolved" in p for p in found)
     with pytest.raises(SystemExit):
@@ -250,7 +250,7 @@ def test_it_serialises_concurrent_holds_against_a_budget() -> None:
     assert sorted(outcomes) == ["held"] * 10 + ["refused"] * 10
     assert Generation.objects.count() == 10
     assert ledger.spent(workspace.pk, user.pk) == 10
-    assert ledger.problems() == []
+    assert audit.problems() == []
 
 
 @pytest.mark.parametrize(

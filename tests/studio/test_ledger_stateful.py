@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from generations import client, tasks
 from generations.models import Generation, State
-from studio import ledger
+from studio import audit, ledger
 from studio.models import Budget, LedgerEntry, Membership, Workspace
 from tests.conftest import make_user
 
@@ -206,7 +206,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_agrees_with_itself(self) -> None:
-        assert ledger.problems(self.workspace) == []
+        assert audit.problems(self.workspace) == []
         workspace = Workspace.objects.get(pk=self.workspace.pk)
         costs = sum((ledger.job_cost(j) for j in self.jobs), Decimal(0))
         assert workspace.pool_balance == -costs
