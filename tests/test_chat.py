@@ -317,14 +317,14 @@ def test_it_holds_the_pre_deduction_then_settles_to_the_reply(
 ) -> None:
     from decimal import Decimal
 
-    from studio import ledger as credits
+    from studio import audit
     from studio.models import LedgerEntry
 
     alice_client.post("/chat/new", {"content": "What is a credit?", "reasoning_effort": "high"})
     reply = Message.objects.get(role=Message.Role.ASSISTANT)
     kinds = list(LedgerEntry.objects.filter(message=reply).values_list("kind", "amount"))
     assert kinds == [("hold", Decimal(-5)), ("settle", Decimal(5) - reply.credits_consumed)]
-    assert credits.problems() == []
+    assert audit.problems() == []
 
 
 @pytest.mark.django_db
