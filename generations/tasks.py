@@ -369,7 +369,9 @@ def collect(generation: Generation, task: client.Task) -> None:
 
 def _keep(generation: Generation, position: int, url: str, output: str) -> None:
     download = client.download(
-        url, trusted_hosts=upstream.result_hosts(), max_bytes=settings.MAX_RESULT_BYTES
+        url,
+        trusted_hosts=upstream.result_hosts(generation.workspace),
+        max_bytes=settings.MAX_RESULT_BYTES,
     )
     # What the bytes are, never what the upstream says they are: only raster images, video and
     # audio are kept (an SVG or HTML "image" would run script on the studio's own origin).

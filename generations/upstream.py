@@ -36,12 +36,15 @@ def studio_account(member: str | None = None, workspace=None) -> client.Account:
     )
 
 
-def result_hosts() -> list[str]:
-    """The private hosts result files may come from (any public host may): the API's host and
-    the sandbox's (under both its names), plus any configured in-house hosts
-    (APIINONE_RESULT_HOSTS)."""
-    hosts = {urlsplit(url).hostname for url in (settings.APIINONE_BASE_URL, settings.SANDBOX_URL)}
-    hosts.add(settings.SANDBOX["files_host"])
+def result_hosts(workspace=None) -> list[str]:
+    """The private hosts a workspace's result files may come from (any public host may): the
+    sandbox's (under both its names) for a workspace on the sandbox; else the API's own host and
+    any configured in-house hosts (APIINONE_RESULT_HOSTS). Never the sandbox's loopback for a
+    job of the real service: its result links must not reach into this machine."""
+    if uses_sandbox(workspace):
+        hosts = [urlsplit(settings.SANDBOX_URL).hostname, settings.SANDBOX["files_host"]]
+    else:
+        hosts = [urlsplit(settings.APIINONE_BASE_URL).hostname]
     return [*(h.lower() for h in hosts if h), *(h.lower() for h in settings.APIINONE_RESULT_HOSTS)]
 
 

@@ -293,3 +293,37 @@ def test_a_studio_the_internet_cannot_reach_says_so_before_an_upload(
     # A public link still works as the way in.
     settings.STUDIO_REACHABLE = "yes"
     assert sentence not in alice_client.get("/?model=bg-remover").content.decode()
+
+
+# -- done when: a team sets its key under make run, on a machine the internet cannot reach ----
+
+
+def test_a_keyed_studio_the_internet_cannot_reach_gets_every_result_billed_exactly(
+    alice, alice_client, field, settings, django_capture_on_commit_callbacks
+) -> None:
+    from generations import pacing, upstream
+    from generations.models import ModelTiming
+    from studio import audit
+
+    server = field(deliver_callbacks=False)  # the service, as an in-house emulator
+    settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:8000"  # make run's: unreachable from outside
+    settings.APIINONE_RESULT_HOSTS = ["localhost"]  # its CDN, named: a private host
+    workspace = alice.memberships.get().workspace
+    workspace.api_key = "aio_team_key_for_the_field"
+    workspace.save()
+    # It has seen this model before (the real service's durations, here the emulator's).
+    for _ in range(pacing.MIN_SAMPLES):
+        ModelTiming.observe("flux-2", pacing.scope(workspace), earliest=0.02, latest=0.1)
+    generation = run(
+        alice_client, "flux-2", {"prompt": "a field test"}, django_capture_on_commit_callbacks
+    )
+    assert generation.state == State.SUCCEEDED, generation.error_message
+    assert "callback_url" not in generation.request_body  # it could never arrive
+    assert generation.files.count() == 1
+    assert generation.cost == upstream_charged(server, generation) == 5
+    assert audit.check_upstream(days=1).drift == []
+    # The sandbox's own loopback names are not trusted for the real service's result links.
+    settings.APIINONE_RESULT_HOSTS = []
+    settings.APIINONE_BASE_URL = "https://apiin.one/api/v1"
+    assert upstream.result_hosts(workspace) == ["apiin.one"]
+    assert "127.0.0.1" in upstream.result_hosts(None)  # the sandbox's, for sandbox workspaces
