@@ -13,9 +13,15 @@ marker in a prompt, or for every request through the config's rates:
   500-after      create the task, then answer 500 (the client cannot know it exists)
   lost           create the task, then drop the connection without an answer
   429            answer 429 with Retry-After      slow=S      wait S seconds before answering
-  credits=N      report N consumed credits (or `missing`, `bad` for a malformed value)
+  credits=N      report N consumed credits (`N.0` as a float, `sN` as a numeric string, or
+                 `missing`, `bad` for a malformed value)
   svg            the result is an SVG with a script in it, declared image/svg+xml (what a
                  hostile or broken upstream could send as an "image")
+  502            a proxy in front answers 502 with an HTML page (the service never saw it)
+  shape=D        answer the create, and word the statuses, in dialect D of DIALECTS,
+                 whatever the route's own (the service may answer any route in any of them)
+And the field, through the config: results under a second host name (files_host), callbacks
+accepted but never delivered (deliver_callbacks), durations off the catalog's (drift).
 """
 
 from __future__ import annotations
@@ -70,6 +76,11 @@ DIALECTS = {
     "msg-taskId": ("msg-taskId", "pending", "IN_PROGRESS", "SUCCESS", "FAILED"),
     "envelope-no-status": ("envelope-no-status", "pending", "IN_PROGRESS", "SUCCESS", "FAILED"),
 }
+
+
+def _dialect(spec: catalog.ModelSpec, task: TaskRow) -> str:
+    """The route's own dialect, unless the task was asked to answer in another (shape=…)."""
+    return (task.faults or {}).get("shape") or dialect_for(spec)
 
 
 def dialect_for(spec: catalog.ModelSpec) -> str:
@@ -127,6 +138,7 @@ class Faults:
     credits: str | None = None
     svg: bool = False
     proxy_502: bool = False
+    shape: str | None = None  # answer in this dialect (DIALECTS), whatever the route's own
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -150,6 +162,8 @@ class Faults:
                 faults.svg = True
             elif word == "502":
                 faults.proxy_502 = True
+            elif word.startswith("shape="):  # words are read lower-cased
+                faults.shape = next((d for d in DIALECTS if d.lower() == word[6:]), None)
         return faults
 
     def merge(self, other: Faults) -> Faults:
@@ -163,6 +177,7 @@ class Faults:
             credits=self.credits or other.credits,
             svg=self.svg or other.svg,
             proxy_502=self.proxy_502 or other.proxy_502,
+            shape=self.shape or other.shape,
         )
 
 
@@ -329,7 +344,7 @@ class Sandbox:
         return self.creation_answer(spec, task), task
 
     def creation_answer(self, spec: catalog.ModelSpec, task: TaskRow) -> dict:
-        shape, queued, running, *_ = DIALECTS[dialect_for(spec)]
+        shape, queued, running, *_ = DIALECTS[_dialect(spec, task)]
         if shape == "flat-id":
             return {
                 "id": task.id,
@@ -532,7 +547,7 @@ class Sandbox:
 
     def task_data(self, task: TaskRow) -> dict:
         spec = catalog.MODELS[task.slug]
-        _, queued, running, succeeded, failed = DIALECTS[dialect_for(spec)]
+        _, queued, running, succeeded, failed = DIALECTS[_dialect(spec, task)]
         now = time.time()
         ended = task.made and now >= task.finish_at
         if ended:

@@ -119,3 +119,52 @@ def test_real_durations_drift_off_the_catalog(field, drift) -> None:
     row = server.sandbox.state.task(task.task_id)
     took = row.finish_at - row.created_at
     assert low * 0.05 * drift <= took <= high * 0.05 * drift
+
+
+def test_every_creation_envelope_is_read_on_every_route(field) -> None:
+    """The manual shows a different creation answer per family of routes; the real service may
+    answer any route in any of them. Each route × each shape: the task id and status are read,
+    and the job is followed to its result."""
+    from generations.sandbox.server import DIALECTS
+
+    server, account = field()
+    image = wait_for(
+        account, client.create_image(account, {"model": "flux-2", "prompt": "an input"}).task_id
+    ).result_urls[0]
+    video = wait_for(
+        account,
+        client.create_video(
+            account, {"model": "kling-3", "prompt": "waves", "duration": 3, "sound": False}
+        ).task_id,
+    ).result_urls[0]
+    bodies = {
+        "images/generations": {"model": "flux-2", "prompt": "a kite"},
+        "videos/generations": {"model": "kling-3", "prompt": "a kite", "duration": 3},
+        "audio/music": {"model": "chirp-v4-0", "gpt_description_prompt": "a calm tune"},
+        "audio/speech": {"model": "elevenlabs-v3", "dialogue": [{"text": "Hello there."}]},
+        "images/tools/remove-bg": {"image": image},
+        "images/tools/upscale": {"image": image},
+        "images/tools/face-swap": {"image": image, "face_image": image},
+        "videos/tools/bg-remover": {"video": video},
+    }
+    routes = {spec.route for spec in catalog.MODELS.values() if spec.kind != "chat"}
+    assert routes == set(bodies)
+    sent = []
+    for route, body in bodies.items():
+        for shape in DIALECTS:
+            headers = {"X-Sandbox-Fault": f"shape={shape}"}
+            answered = httpx.post(
+                f"{server.url}/{route}",
+                json=body,
+                headers={"Authorization": f"Bearer {SANDBOX_KEY}", **headers},
+                timeout=10,
+            )
+            assert answered.status_code == 200, (route, shape, answered.text)
+            task = client.parse_task(answered.json())
+            assert task.task_id.startswith("sbx"), (route, shape, answered.json())
+            sent.append((route, shape, task.task_id))
+    for route, shape, task_id in sent:  # all sent first: their media are made side by side
+        done = wait_for(account, task_id)
+        assert done.state == client.SUCCEEDED, (route, shape, done.raw)
+        assert done.status_word == DIALECTS[shape][3]
+        assert done.result_urls, (route, shape)
