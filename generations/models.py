@@ -268,9 +268,8 @@ class Generation(models.Model):
         catalog's guess."""
         if self.expected_run_seconds:
             return self.expected_run_seconds
-        from generations import pacing
-
-        return pacing.expected_seconds(self.spec, self.workspace)
+        low, high = ModelTiming.usual_seconds(self.spec, self.workspace)
+        return (low + high) / 2
 
     # -- state changes: conditional updates, so that a task run twice changes nothing twice --
 
@@ -312,7 +311,9 @@ class Generation(models.Model):
         """Seconds after which a job still running or unconfirmed is given up on."""
         from generations import pacing
 
-        return pacing.deadline(self.spec, self.workspace)
+        spec = self.spec
+        catalog_high = ModelTiming.catalog_seconds(spec, self.workspace)[1]
+        return pacing.deadline(ModelTiming.usual_seconds(spec, self.workspace)[1], catalog_high)
 
     def fail(self, kind: str, message: str, from_states=ACTIVE_STATES, charged=_FREE) -> bool:
         """Ends a job as failed and gives its hold back (the upstream charges successes only);
@@ -503,6 +504,33 @@ class ModelTiming(models.Model):
     def __str__(self) -> str:
         return f"{self.model_slug} on {self.upstream}: {len(self.samples)} samples"
 
+    @staticmethod
+    def scope(workspace=None) -> str:
+        """Which upstream durations are learned for: the sandbox at its speed, or the API."""
+        if _on_sandbox(workspace):
+            return f"sandbox x{float(settings.SANDBOX['speed']):g}"
+        return settings.APIINONE_BASE_URL
+
+    @staticmethod
+    def catalog_seconds(spec, workspace=None) -> tuple[float, float]:
+        """The catalog's usual durations, scaled by the sandbox's speed when on the sandbox."""
+        factor = float(settings.SANDBOX["speed"]) if _on_sandbox(workspace) else 1.0
+        low, high = spec.typical_seconds
+        return low * factor, high * factor
+
+    @classmethod
+    def usual_seconds(cls, spec, workspace=None) -> tuple[float, float]:
+        """(low, high) seconds a job of this model usually runs on the workspace's upstream:
+        learned from the jobs seen there (pacing.learned), else the catalog's."""
+        from generations import pacing
+
+        samples = (
+            cls.objects.filter(model_slug=spec.slug, upstream=cls.scope(workspace))
+            .values_list("samples", flat=True)
+            .first()
+        )
+        return pacing.learned(samples or []) or cls.catalog_seconds(spec, workspace)
+
     @classmethod
     def observe(cls, model_slug: str, upstream: str, earliest: float, latest: float) -> None:
         with transaction.atomic():
@@ -511,6 +539,12 @@ class ModelTiming(models.Model):
             sample = [round(max(0.0, earliest), 3), round(max(earliest, latest), 3)]
             timing.samples = [*timing.samples, sample][-cls.SAMPLES :]
             timing.save(update_fields=["samples", "updated_at"])
+
+
+def _on_sandbox(workspace) -> bool:
+    if workspace is not None:
+        return workspace.uses_sandbox
+    return not settings.APIINONE_API_KEY
 
 
 class CallbackRecord(models.Model):

@@ -6,9 +6,10 @@ finished job is noticed within max(floor, 10 % of its duration) while a long vid
 handful of look-ups, not one every two seconds.
 
 "Usual time" is learned: once the studio has seen MIN_SAMPLES jobs of a model on an upstream, it
-paces from what they really took (ModelTiming: a low and a high quantile, so one odd job does not
-move it); before that, from the catalog's durations, scaled by the sandbox's speed when the
-studio talks to the sandbox.
+paces from what they really took (`learned`: a low and a high quantile of ModelTiming's samples,
+so one odd job does not move it); before that, from the catalog's durations, scaled by the
+sandbox's speed when the studio talks to the sandbox (ModelTiming.usual_seconds chooses). This
+module is arithmetic only: it reads no table and calls nothing.
 
 A callback is a saving, never a promise: only where callbacks have been seen to arrive for the
 key (CallbackRecord) does the first look wait for the moment the callback should have come by
@@ -33,35 +34,9 @@ LOW_QUANTILE = 0.05  # of the earliest each job could have ended
 HIGH_QUANTILE = 0.90  # of the latest each job could have ended
 
 
-def speed(workspace=None) -> float:
-    from generations.upstream import uses_sandbox
-
-    return float(settings.SANDBOX["speed"]) if uses_sandbox(workspace) else 1.0
-
-
-def scope(workspace=None) -> str:
-    """Which upstream durations are learned for: the sandbox at its speed, or the API's URL."""
-    from generations.upstream import uses_sandbox
-
-    if uses_sandbox(workspace):
-        return f"sandbox x{speed(workspace):g}"
-    return settings.APIINONE_BASE_URL
-
-
-def catalog_seconds(spec, workspace=None) -> tuple[float, float]:
-    low, high = spec.typical_seconds
-    factor = speed(workspace)
-    return low * factor, high * factor
-
-
-def learned_seconds(spec, workspace=None) -> tuple[float, float] | None:
-    from generations.models import ModelTiming
-
-    samples = (
-        ModelTiming.objects.filter(model_slug=spec.slug, upstream=scope(workspace))
-        .values_list("samples", flat=True)
-        .first()
-    )
+def learned(samples: list) -> tuple[float, float] | None:
+    """(low, high) usual seconds from the [earliest, latest] bounds of jobs seen, once there
+    are MIN_SAMPLES of them; None before."""
     if not samples or len(samples) < MIN_SAMPLES:
         return None
     low = quantile([earliest for earliest, _ in samples], LOW_QUANTILE)
@@ -79,27 +54,6 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[max(1, math.floor(q * n))] if n > 1 else ordered[0]
 
 
-def typical_seconds(spec, workspace=None) -> tuple[float, float]:
-    return learned_seconds(spec, workspace) or catalog_seconds(spec, workspace)
-
-
-def expected_seconds(spec, workspace=None) -> float:
-    low, high = typical_seconds(spec, workspace)
-    return (low + high) / 2
-
-
-def first_look(spec, workspace=None, *, callback: bool = False) -> float:
-    """Seconds after the upstream accepted the job until the first look. Normally: the latest
-    look that still notices, within its target, a job done at the model's earliest usual time.
-    With a callback that can be counted on: when it should have come (`callback_due`)."""
-    return plan(spec, workspace, count_on_callback=callback).first_look
-
-
-def callback_due(high: float) -> float:
-    """A job done at its latest usual time has called back by then, or its callback is lost."""
-    return max(0.05, high + _gap(high))
-
-
 @dataclass(frozen=True)
 class Plan:
     first_look: float  # seconds after acceptance
@@ -107,11 +61,16 @@ class Plan:
     callback_due: float  # by when its callback should have come
 
 
-def plan(spec, workspace=None, *, count_on_callback: bool = False) -> Plan:
-    """The schedule of a job the upstream just accepted (one read of the learned durations)."""
-    low, high = typical_seconds(spec, workspace)
+def plan(low: float, high: float, *, count_on_callback: bool = False) -> Plan:
+    """The schedule of a job the upstream just accepted, whose model usually takes `low` to
+    `high` seconds (ModelTiming.usual_seconds: learned, or the catalog's)."""
     first = callback_due(high) if count_on_callback else max(0.05, low + _gap(low) - SLACK)
     return Plan(first_look=first, expected=(low + high) / 2, callback_due=callback_due(high))
+
+
+def callback_due(high: float) -> float:
+    """A job done at its latest usual time has called back by then, or its callback is lost."""
+    return max(0.05, high + _gap(high))
 
 
 def next_look(running_for: float) -> float:
@@ -123,7 +82,7 @@ def _gap(running_for: float) -> float:
     return min(MAX_GAP, max(settings.STUDIO_POLL_FLOOR, GROWTH * running_for))
 
 
-def deadline(spec, workspace=None) -> float:
-    """Seconds after which a job still running is given up on (and ended honestly)."""
-    high = max(catalog_seconds(spec, workspace)[1], typical_seconds(spec, workspace)[1])
-    return max(600.0, 6 * high)
+def deadline(high: float, catalog_high: float) -> float:
+    """Seconds after which a job still running is given up on (and ended honestly): never
+    sooner than the catalog's guess allows, however fast the model was seen to be."""
+    return max(600.0, 6 * max(high, catalog_high))

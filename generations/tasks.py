@@ -105,8 +105,12 @@ def submit(generation_id: int) -> None:
     except inputs.InputError as e:
         generation.fail("invalid_input", str(e), from_states=[State.SUBMITTING])
         return
-    Generation.objects.filter(pk=generation_id).update(request_body=body)
     account = _sending_account(generation)
+    offered = "callback_url" in body
+    # Before it is sent: a callback may come back before the create's answer does.
+    Generation.objects.filter(pk=generation_id).update(
+        request_body=body, rate_key=account.rate_key, callback_state="offered" if offered else ""
+    )
     try:
         task = client.create_task(account, generation.spec.route, body)
     except CanceledBeforeSending:
@@ -116,19 +120,15 @@ def submit(generation_id: int) -> None:
         _submit_failed(generation, e)
         return
     accepted = timezone.now()
-    offered = "callback_url" in body
     plan = pacing.plan(
-        generation.spec,
-        generation.workspace,
+        *ModelTiming.usual_seconds(generation.spec, generation.workspace),
         count_on_callback=offered and CallbackRecord.trusted(account.rate_key),
     )
     followed = {
         "upstream_task_id": task.task_id,
         "accepted_at": accepted,
         "next_check_at": accepted + timedelta(seconds=plan.first_look),
-        "rate_key": account.rate_key,
         "expected_run_seconds": plan.expected,
-        "callback_state": "offered" if offered else "",
         "callback_due_at": accepted + timedelta(seconds=plan.callback_due) if offered else None,
     }
     moved = Generation.objects.filter(pk=generation_id, state=State.SUBMITTING).update(
@@ -325,7 +325,7 @@ def record(generation: Generation, task: client.Task, keep: Callable | None = No
         # It ended between the last look that saw it running and now: what pacing learns from.
         ModelTiming.observe(
             generation.model_slug,
-            pacing.scope(generation.workspace),
+            ModelTiming.scope(generation.workspace),
             earliest=(
                 (generation.seen_running_at or generation.accepted_at) - generation.accepted_at
             ).total_seconds(),

@@ -21,7 +21,8 @@ def api_key(workspace=None) -> str:
 
 
 def uses_sandbox(workspace=None) -> bool:
-    return not api_key(workspace)
+    """Whether the workspace (or, without one, the studio) talks to the sandbox."""
+    return workspace.uses_sandbox if workspace is not None else not settings.APIINONE_API_KEY
 
 
 def studio_account(member: str | None = None, workspace=None) -> client.Account:

@@ -58,6 +58,11 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def uses_sandbox(self) -> bool:
+        """Without a key of its own or the studio's APIINONE_API_KEY, it talks to the sandbox."""
+        return not (self.api_key or settings.APIINONE_API_KEY)
+
     @classmethod
     def create_personal(cls, user) -> Workspace:
         """Every new user gets a workspace of their own, which they own."""

@@ -97,6 +97,9 @@ def upstream(sandbox, settings) -> SandboxServer:
     settings.USES_SANDBOX = True
     settings.SANDBOX = {**settings.SANDBOX, "speed": sandbox.config.speed}
     settings.APIINONE_RATE_LIMIT = 10_000
+    # A keyed workspace takes the test sandbox for the real service: its files come from the
+    # sandbox's second name, a private host that must be named to be trusted.
+    settings.APIINONE_RESULT_HOSTS = [sandbox.config.files_host]
     return sandbox
 
 

@@ -140,13 +140,13 @@ def test_callbacks_are_counted_on_only_once_one_has_arrived(
     alice, settings, field, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     from generations import pacing
-    from generations.models import CallbackRecord
+    from generations.models import CallbackRecord, ModelTiming
 
     field()
     settings.STUDIO_PUBLIC_URL = "http://127.0.0.1:9"  # offered (the sandbox can reach it)
     monkeypatch.setattr(tasks, "kick_poller", lambda: None)
     spec = job(alice).spec
-    plan = pacing.plan(spec)
+    plan = pacing.plan(*ModelTiming.usual_seconds(spec))
     Generation.objects.all().delete()
 
     def sent(prompt):
@@ -171,7 +171,7 @@ def test_callbacks_are_counted_on_only_once_one_has_arrived(
     third = sent("third")
     assert third.next_check_at == third.callback_due_at
     assert (third.callback_due_at - third.accepted_at).total_seconds() == pytest.approx(
-        pacing.callback_due(pacing.typical_seconds(spec)[1]), abs=0.01
+        pacing.callback_due(ModelTiming.usual_seconds(spec)[1]), abs=0.01
     )
     # Two jobs done upstream whose callbacks never came: no longer counted on, and the job
     # still waiting for its callback is looked up now, on the normal schedule.
@@ -202,29 +202,29 @@ def alice_client_post_callback(generation: Generation):
 
 
 def test_pacing_learns_each_model_s_real_durations(alice, settings) -> None:
-    from generations import catalog, pacing
+    from generations import catalog
     from generations.models import ModelTiming
 
     settings.SANDBOX = {**settings.SANDBOX, "speed": 1.0}
     spec = catalog.get("flux-2")
-    assert pacing.typical_seconds(spec) == spec.typical_seconds  # nothing seen: the catalog
-    scope = pacing.scope()
+    assert ModelTiming.usual_seconds(spec) == spec.typical_seconds  # nothing seen: the catalog
+    scope = ModelTiming.scope()
     for i in range(9):  # twice as slow as the catalog says
         ModelTiming.observe("flux-2", scope, earliest=2 * 3 + i * 0.5, latest=2 * 3 + i * 0.5 + 1)
-    assert pacing.typical_seconds(spec) == spec.typical_seconds  # 9 are not enough
+    assert ModelTiming.usual_seconds(spec) == spec.typical_seconds  # 9 are not enough
     ModelTiming.observe("flux-2", scope, earliest=50.0, latest=400.0)  # one odd job
-    low, high = pacing.typical_seconds(spec)
+    low, high = ModelTiming.usual_seconds(spec)
     assert 6.0 <= low <= 6.5
     assert high < 60  # the outlier does not move it much
     for i in range(40):
         ModelTiming.observe("flux-2", scope, earliest=2 * 3 + i % 10, latest=2 * 3 + i % 10 + 1)
-    low, high = pacing.typical_seconds(spec)
+    low, high = ModelTiming.usual_seconds(spec)
     assert low == pytest.approx(6.0, abs=0.5)
     assert 15.0 <= high <= 16.0  # its 90th percentile, the one odd job left out
     assert len(ModelTiming.objects.get().samples) == ModelTiming.SAMPLES
     # Another upstream learns on its own.
     settings.APIINONE_API_KEY = "aio_the_real_service_key"
-    assert pacing.typical_seconds(spec) == spec.typical_seconds
+    assert ModelTiming.usual_seconds(spec) == spec.typical_seconds
 
 
 @pytest.mark.parametrize(("drift", "speed"), [(0.5, 0.05), (2.0, 0.02)])
@@ -232,6 +232,7 @@ def test_the_studio_learns_durations_that_drift_off_the_catalog(
     alice, field, monkeypatch, drift, speed
 ) -> None:
     from generations import catalog, pacing
+    from generations.models import ModelTiming
 
     server = field(speed=speed, drift=drift)
     spec = catalog.get("flux-2")
@@ -242,7 +243,7 @@ def test_the_studio_learns_durations_that_drift_off_the_catalog(
         tasks.submit(generation.pk)
         tasks.poll()
     assert Generation.objects.filter(state=State.SUCCEEDED).count() == pacing.MIN_SAMPLES
-    low, high = pacing.typical_seconds(spec)
+    low, high = ModelTiming.usual_seconds(spec)
     _, catalog_high = (s * server.config.speed for s in spec.typical_seconds)
     # What it learned brackets what the sandbox really took, not what the catalog says.
     took = sorted(
@@ -313,7 +314,7 @@ def test_a_keyed_studio_the_internet_cannot_reach_gets_every_result_billed_exact
     workspace.save()
     # It has seen this model before (the real service's durations, here the emulator's).
     for _ in range(pacing.MIN_SAMPLES):
-        ModelTiming.observe("flux-2", pacing.scope(workspace), earliest=0.02, latest=0.1)
+        ModelTiming.observe("flux-2", ModelTiming.scope(workspace), earliest=0.02, latest=0.1)
     generation = run(
         alice_client, "flux-2", {"prompt": "a field test"}, django_capture_on_commit_callbacks
     )
