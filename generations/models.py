@@ -81,6 +81,37 @@ ACTIVE_STATES = (
     State.UNKNOWN,
 )
 ENDED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+
+# The diagram: every move a job can make, as (from states, to state), by the Generation method
+# that makes it. No code moves a state any other way (tests/test_lifecycle.py holds every
+# `update(state=…)` to this file). What each move costs:
+#   approve, claim_for_submit, requeue, mark_sent, mark_unconfirmed, adopt: nothing yet (the
+#     hold taken when the job was made stays);
+#   succeed: settles the hold to what the upstream charged;
+#   fail: releases it, or settles it to what the upstream charged when it ran the job (a result
+#     the studio could not keep), or while nothing was ever sent;
+#   cancel: releases it when nothing was sent (awaiting, queued); once the job was or may have
+#     been sent it keeps the hold, `billing_open`, until the upstream says what it charged
+#     (close_bill settles to that, or releases when it surely never ran).
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "approve": ((State.AWAITING_APPROVAL,), State.QUEUED),
+    "reject": ((State.AWAITING_APPROVAL,), State.FAILED),
+    "claim_for_submit": ((State.QUEUED,), State.SUBMITTING),
+    "requeue": ((State.SUBMITTING,), State.QUEUED),
+    "mark_sent": ((State.SUBMITTING,), State.RUNNING),
+    "mark_unconfirmed": ((State.SUBMITTING,), State.UNKNOWN),
+    "adopt": ((State.UNKNOWN, State.SUBMITTING), State.RUNNING),
+    "succeed": ((State.RUNNING,), State.SUCCEEDED),
+    "fail": (ACTIVE_STATES, State.FAILED),
+    "cancel": (ACTIVE_STATES, State.CANCELED),
+}
+# What a card says of a job in motion (the badge says the state's label).
+STATUS_SENTENCES = {
+    State.AWAITING_APPROVAL: "Waiting for an admin's approval",
+    State.QUEUED: "Waiting to be sent",
+    State.SUBMITTING: "Sending to API in One",
+    State.UNKNOWN: "Waiting for API in One to confirm",
+}
 _FREE = object()  # Generation.fail's default: nothing was charged
 
 
@@ -273,12 +304,69 @@ class Generation(models.Model):
 
     # -- state changes: conditional updates, so that a task run twice changes nothing twice --
 
+    @property
+    def status_sentence(self) -> str:
+        return STATUS_SENTENCES.get(self.state) or f"Running: usually {self.spec.typical_label}"
+
     def _move(self, from_states, **changes) -> bool:
         updated = Generation.objects.filter(pk=self.pk, state__in=from_states).update(**changes)
         if updated:
             for name, value in changes.items():
                 setattr(self, name, value)
         return bool(updated)
+
+    def _transition(self, name: str, from_states=None, **changes) -> bool:
+        """Makes move `name` of TRANSITIONS (from a narrower set of its states if given)."""
+        allowed, to = TRANSITIONS[name]
+        if from_states is not None:
+            assert set(from_states) <= set(allowed), (name, from_states)
+        return self._move(from_states or allowed, state=to, **changes)
+
+    @classmethod
+    def claim_for_submit(cls, pk: int) -> bool:
+        """queued → submitting: only one worker sends a job; a second delivery finds nothing."""
+        return bool(
+            cls.objects.filter(pk=pk, state__in=TRANSITIONS["claim_for_submit"][0]).update(
+                state=TRANSITIONS["claim_for_submit"][1],
+                submitted_at=timezone.now(),
+                submit_attempts=models.F("submit_attempts") + 1,
+            )
+        )
+
+    def requeue(self, note: str) -> bool:
+        """submitting → queued: it surely was not sent (connection refused, rate limit)."""
+        return self._transition("requeue", waiting_note=note)
+
+    def mark_sent(self, status_word: str = "", **followed) -> bool:
+        """submitting → running, with the upstream's task id and its schedule (`followed`). A
+        job canceled while it was being sent is not moved, but the upstream has it and may
+        charge it: it is followed for its bill (billing_open) with the same schedule."""
+        if self._transition("mark_sent", status_word=status_word, waiting_note="", **followed):
+            return True
+        Generation.objects.filter(pk=self.pk, billing_open=True).update(**followed)
+        return False
+
+    def mark_unconfirmed(self, note: str, give_up_at, kind: str = "") -> bool:
+        """submitting → unknown: it may have reached the upstream without an answer. Never sent
+        again; it waits (until `give_up_at`) for the upstream to confirm it."""
+        changes = {"error_kind": kind} if kind else {}
+        return self._transition(
+            "mark_unconfirmed", waiting_note=note, next_check_at=give_up_at, **changes
+        )
+
+    def adopt(self, task_id: str) -> bool:
+        """unknown (or still sending) → running: the upstream showed this task is this job's.
+        Paced from now, when it was confirmed."""
+        now = timezone.now()
+        return self._transition(
+            "adopt", upstream_task_id=task_id, accepted_at=now, next_check_at=now, waiting_note=""
+        )
+
+    def schedule_look(self, at, **seen) -> bool:
+        """When to look it up next (and what the last look saw), while it is still followed."""
+        return bool(
+            Generation.objects.followed().filter(pk=self.pk).update(next_check_at=at, **seen)
+        )
 
     def cancel(self) -> bool:
         """Stop following it for its result. A job not yet sent gives its hold back. One that
@@ -287,11 +375,12 @@ class Generation(models.Model):
         from studio import ledger
 
         now = timezone.now()
-        ended = {"state": State.CANCELED, "finished_at": now, "waiting_note": ""}
+        ended = {"finished_at": now, "waiting_note": ""}
         with transaction.atomic():
             # Two conditional moves, so a submit claiming the job at this instant cannot slip
             # between "is it sent?" and the move: the one that matches the state now wins.
-            if self._move([State.AWAITING_APPROVAL, State.QUEUED], **ended, next_check_at=None):
+            unsent = [State.AWAITING_APPROVAL, State.QUEUED]
+            if self._transition("cancel", unsent, **ended, next_check_at=None):
                 ledger.release(self, "Canceled before it was sent.")
                 return True
             sent = bool(
@@ -300,7 +389,8 @@ class Generation(models.Model):
             # Sent: looked up now for its bill. Maybe sent (no task id yet): the submit that is
             # sending it records the id, or the sweep releases it once it can no longer appear.
             check_at = now if sent else now + timedelta(seconds=self.deadline_seconds())
-            return self._move(
+            return self._transition(
+                "cancel",
                 [State.SUBMITTING, State.RUNNING, State.UNKNOWN],
                 **ended,
                 next_check_at=check_at,
@@ -315,16 +405,16 @@ class Generation(models.Model):
         catalog_high = ModelTiming.catalog_seconds(spec, self.workspace)[1]
         return pacing.deadline(ModelTiming.usual_seconds(spec, self.workspace)[1], catalog_high)
 
-    def fail(self, kind: str, message: str, from_states=ACTIVE_STATES, charged=_FREE) -> bool:
+    def fail(self, kind: str, message: str, from_states=None, charged=_FREE) -> bool:
         """Ends a job as failed and gives its hold back (the upstream charges successes only);
         with `charged` (what the upstream reported for a job it ran but whose result the studio
         could not keep), settles to that instead."""
         from studio import ledger
 
         with transaction.atomic():
-            moved = self._move(
+            moved = self._transition(
+                "fail",
                 from_states,
-                state=State.FAILED,
                 error_kind=kind,
                 error_message=message,
                 finished_at=timezone.now(),
@@ -350,19 +440,18 @@ class Generation(models.Model):
         return role.first() not in (Role.OWNER, Role.ADMIN)
 
     def approve(self, by) -> bool:
-        return self._move([State.AWAITING_APPROVAL], state=State.QUEUED, waiting_note="")
+        return self._transition("approve", waiting_note="")
 
     def reject(self, by) -> bool:
-        return self.fail("rejected", f"Not approved by {by.username}.", [State.AWAITING_APPROVAL])
+        return self.fail("rejected", f"Not approved by {by.username}.", TRANSITIONS["reject"][0])
 
     def succeed(self, consumed) -> bool:
         """Marks a running job done and settles its hold with what the upstream charged."""
         from studio import ledger
 
         with transaction.atomic():
-            moved = self._move(
-                [State.RUNNING],
-                state=State.SUCCEEDED,
+            moved = self._transition(
+                "succeed",
                 finished_at=timezone.now(),
                 next_check_at=None,
                 waiting_note="",

@@ -36,6 +36,7 @@ from generations import client, inputs, pacing, previews, upstream
 from generations.client import UpstreamError
 from generations.filetypes import sniff
 from generations.models import (
+    TRANSITIONS,
     CallbackRecord,
     Generation,
     GenerationFile,
@@ -92,13 +93,8 @@ def enqueue_submit(generation: Generation) -> None:
 
 
 def submit(generation_id: int) -> None:
-    now = timezone.now()
-    # Claim: only one worker moves a queued job on; a second delivery finds nothing to do.
-    claimed = Generation.objects.filter(pk=generation_id, state=State.QUEUED).update(
-        state=State.SUBMITTING, submitted_at=now, submit_attempts=F("submit_attempts") + 1
-    )
-    if not claimed:
-        return
+    if not Generation.claim_for_submit(generation_id):
+        return  # a second delivery, or no longer queued
     generation = Generation.objects.get(pk=generation_id)
     try:
         body = inputs.request_body(generation)
@@ -131,13 +127,7 @@ def submit(generation_id: int) -> None:
         "expected_run_seconds": plan.expected,
         "callback_due_at": accepted + timedelta(seconds=plan.callback_due) if offered else None,
     }
-    moved = Generation.objects.filter(pk=generation_id, state=State.SUBMITTING).update(
-        state=State.RUNNING, status_word=task.status_word, waiting_note="", **followed
-    )
-    if not moved:
-        # Canceled while it was being sent: the upstream has it and may charge for it, so it is
-        # followed for its bill (billing_open); its result is not kept.
-        Generation.objects.filter(pk=generation_id, billing_open=True).update(**followed)
+    generation.mark_sent(task.status_word, **followed)  # or, canceled meanwhile, its bill
     kick_poller()
 
 
@@ -167,23 +157,18 @@ def _submit_failed(generation: Generation, error: UpstreamError) -> None:
         generation.close_bill(False, None, "Canceled while it was being sent: never sent.")
         return
     if error.ambiguous:
-        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
-            state=State.UNKNOWN,
-            error_kind=error.kind,
-            next_check_at=_give_up_at(generation),
-            waiting_note=(
-                "The service may have received this job but its answer was lost. The studio "
-                "will not send it twice; it waits for the service to confirm it."
-            ),
+        generation.mark_unconfirmed(
+            "The service may have received this job but its answer was lost. The studio "
+            "will not send it twice; it waits for the service to confirm it.",
+            _give_up_at(generation),
+            kind=error.kind,
         )
         return
     if error.permanent or generation.submit_attempts >= SUBMIT_RETRIES:
         generation.fail(error.kind, describe(error), from_states=[State.SUBMITTING])
         return
     # Surely not sent (refused connection, rate limit): back in the queue, tried again soon.
-    Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
-        state=State.QUEUED, waiting_note=describe(error)
-    )
+    generation.requeue(describe(error))
     time.sleep(client.backoff(generation.submit_attempts, error.retry_after))
     async_task("generations.tasks.submit", generation.pk)
 
@@ -294,10 +279,8 @@ def check(generation_id: int, keep: Callable | None = None) -> None:
         task = client.get_task(_account(generation), generation.upstream_task_id)
     except UpstreamError as e:
         if not e.permanent:
-            Generation.objects.followed().filter(pk=generation_id).update(
-                waiting_note=describe(e),
-                next_check_at=timezone.now() + timedelta(seconds=client.backoff(2, e.retry_after)),
-            )
+            wait = timedelta(seconds=client.backoff(2, e.retry_after))
+            generation.schedule_look(timezone.now() + wait, waiting_note=describe(e))
         elif generation.billing_open:
             generation.close_bill(False, None)
         else:
@@ -311,11 +294,11 @@ def record(generation: Generation, task: client.Task, keep: Callable | None = No
     now = timezone.now()
     if not task.finished:
         running_for = (now - (generation.accepted_at or now)).total_seconds()
-        Generation.objects.followed().filter(pk=generation.pk).update(
+        generation.schedule_look(
+            now + timedelta(seconds=pacing.next_look(running_for)),
             status_word=task.status_word,
             waiting_note="",
             seen_running_at=now,
-            next_check_at=now + timedelta(seconds=pacing.next_look(running_for)),
         )
         return
     first_seen_done = Generation.objects.filter(
@@ -479,10 +462,9 @@ def sweep() -> None:
     for generation in Generation.objects.filter(
         state=State.SUBMITTING, submitted_at__lt=stale_submit
     ):
-        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
-            state=State.UNKNOWN,
-            next_check_at=_give_up_at(generation),
-            waiting_note="The studio lost track of this job while sending it; it won't resend it.",
+        generation.mark_unconfirmed(
+            "The studio lost track of this job while sending it; it won't resend it.",
+            _give_up_at(generation),
         )
     for generation in Generation.objects.filter(state=State.RUNNING):
         limit = timedelta(seconds=generation.deadline_seconds())
@@ -527,7 +509,7 @@ def reconcile(generation: Generation, task_id: str) -> bool:
     """An unconfirmed job (its create's answer was lost) and a task id a callback named: adopt
     the task only if the upstream itself, looked up with our key, shows it is this job's
     request. Nothing in the callback is believed."""
-    if generation.state not in (State.UNKNOWN, State.SUBMITTING) or not generation.request_body:
+    if generation.state not in TRANSITIONS["adopt"][0] or not generation.request_body:
         return False
     if Generation.objects.filter(upstream_task_id=task_id).exists():
         return False
@@ -539,19 +521,10 @@ def reconcile(generation: Generation, task_id: str) -> bool:
     seen = {k: v for k, v in (task.raw.get("request") or {}).items() if k != "callback_url"}
     if sent != seen:
         return False
-    now = timezone.now()
-    adopted = Generation.objects.filter(
-        pk=generation.pk, state__in=[State.UNKNOWN, State.SUBMITTING]
-    ).update(
-        state=State.RUNNING,
-        upstream_task_id=task.task_id,
-        accepted_at=now,  # confirmed now: pace the look-ups from here
-        next_check_at=now,
-        waiting_note="",
-    )
+    adopted = generation.adopt(task.task_id)
     if adopted:
         kick_poller()
-    return bool(adopted)
+    return adopted
 
 
 def callback_arrived(generation: Generation) -> None:

@@ -33,8 +33,8 @@ delay is max(2 s, 10 % of its duration); the 2 s is absolute, whatever the sandb
 a compressed run is harder on the calls target than real time (a 5 s image run at speed 0.2
 ends before the naive poller's first look).
 
-BENCH_GENERATE_SPEED (default 0.2: about 15 minutes in all) sets the sandbox's speed factor, which the
-studio's pacing follows; 1.0 runs the catalog's real durations (over an hour).
+BENCH_GENERATE_SPEED (default 0.2: about 15 minutes in all) sets the sandbox's speed factor,
+which the studio's pacing follows; 1.0 runs the catalog's real durations (over an hour).
 """
 
 from __future__ import annotations
