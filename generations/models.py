@@ -304,6 +304,19 @@ class Generation(models.Model):
 
     # -- state changes: conditional updates, so that a task run twice changes nothing twice --
 
+    # What the ledger needs of a chargeable thing (see studio/ledger.py).
+    @property
+    def ledger_cause(self) -> dict:
+        return {"generation": self}
+
+    @property
+    def member_id(self):
+        return self.user_id
+
+    @property
+    def hold_amount(self) -> int:
+        return self.estimate
+
     @property
     def status_sentence(self) -> str:
         return STATUS_SENTENCES.get(self.state) or f"Running: usually {self.spec.typical_label}"
@@ -564,6 +577,7 @@ class Message(models.Model):
     credits_consumed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     error_message = models.TextField(blank=True)
     complete = models.BooleanField(default=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # a request took it to answer
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -571,6 +585,93 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+    # -- a reply's bill: claimed once, held, then settled or released (studio/ledger.py) --
+
+    model_slug = "gemini"
+
+    @property
+    def ledger_cause(self) -> dict:
+        return {"message": self}
+
+    @property
+    def workspace_id(self) -> int:
+        return self._conversation_ids()[0]
+
+    @property
+    def member_id(self):
+        return self._conversation_ids()[1]
+
+    @property
+    def hold_amount(self) -> int:
+        from generations.catalog import CHAT_HOLD_CREDITS
+
+        return CHAT_HOLD_CREDITS
+
+    def _conversation_ids(self) -> tuple[int, int | None]:
+        if not hasattr(self, "_ids"):
+            self._ids = tuple(
+                Conversation.objects.filter(pk=self.conversation_id)
+                .values_list("workspace_id", "user_id")
+                .get()
+            )
+        return self._ids
+
+    def claim(self) -> bool:
+        """Only one request answers a reply: a second stream, a reload or a resent form finds
+        it taken and sends (and pays for) nothing."""
+        return bool(
+            Message.objects.filter(
+                pk=self.pk, role=Message.Role.ASSISTANT, complete=False, claimed_at__isnull=True
+            ).update(claimed_at=timezone.now())
+        )
+
+    def hold(self) -> str | None:
+        """Takes the documented pre-deduction; when it does not fit the budget, ends the reply
+        with the budget's sentence (returned) and nothing is sent."""
+        from studio import ledger
+
+        try:
+            ledger.hold(self)
+        except ledger.BudgetExceeded as e:
+            Message.objects.filter(pk=self.pk, complete=False).update(
+                error_message=str(e), complete=True
+            )
+            return str(e)
+        return None
+
+    def finish(
+        self,
+        *,
+        content: str = "",
+        thoughts: str = "",
+        usage: dict | None = None,
+        credits_consumed=None,
+        error: str = "",
+        ran: bool = True,
+    ) -> None:
+        """Stores the reply and closes its bill in one transaction. The pre-deduction becomes
+        the reply's real charge; without one (a stream cut off before its last chunk, by the
+        browser or the network) the pre-deduction itself, which the service keeps; it comes
+        back only when the service surely did not run it (`ran=False`: it refused, or was
+        never asked)."""
+        from studio import ledger
+
+        changes = {
+            "content": content,
+            "thoughts": thoughts,
+            "credits_consumed": credits_consumed,
+            "error_message": error,
+            "complete": True,
+        }
+        if usage is not None:
+            changes["usage"] = usage
+        with transaction.atomic():
+            Message.objects.filter(pk=self.pk, complete=False).update(**changes)
+            if error and credits_consumed is None and not ran:
+                ledger.release(self, error[:300])
+            else:  # None: the hold (the documented pre-deduction) is charged; the entry says why
+                ledger.settle(self, credits_consumed)
 
 
 class ModelTiming(models.Model):

@@ -241,19 +241,26 @@ def _check_fits(workspace: Workspace, member_id: int, amount: Decimal) -> None:
 # -- jobs -----------------------------------------------------------------------------------------
 
 
-def hold(generation) -> LedgerEntry:
-    """Takes the estimate for a job. Call inside the transaction that creates the job."""
+# A chargeable thing (a Generation, a chat reply's Message) exposes `ledger_cause` (the entry
+# field naming it), `workspace_id`, `member_id`, `model_slug` and `hold_amount`: one API holds,
+# settles and releases both.
+
+
+def hold(item) -> LedgerEntry:
+    """Takes an item's hold (a job's estimate, a reply's pre-deduction) if it fits the pool and
+    the member's budget (BudgetExceeded otherwise). Call inside the transaction that creates a
+    job."""
     with transaction.atomic():
-        workspace = Workspace.objects.select_for_update().get(pk=generation.workspace_id)
-        amount = Decimal(generation.estimate)
-        _check_fits(workspace, generation.user_id, amount)
+        workspace = Workspace.objects.select_for_update().get(pk=item.workspace_id)
+        amount = Decimal(item.hold_amount)
+        _check_fits(workspace, item.member_id, amount)
         return _append(
             workspace.pk,
-            member_id=generation.user_id,
+            member_id=item.member_id,
             kind=Kind.HOLD,
             amount=-amount,
-            generation=generation,
-            model_slug=generation.model_slug,
+            model_slug=item.model_slug,
+            **item.ledger_cause,
         )
 
 
@@ -309,45 +316,23 @@ def _releasing(reason: str):
     return lambda held: (Kind.RELEASE, held, reason)
 
 
-def settle(generation, consumed) -> LedgerEntry | None:
+def settle(item, consumed) -> LedgerEntry | None:
+    """Closes an item's hold at what the upstream charged (`consumed`; the hold stands when it
+    is not a usable number, and the entry says so)."""
     return _resolve(
-        {"generation": generation}, generation.workspace_id, generation.user_id,
-        generation.model_slug, _settling(consumed),
-    )  # fmt: skip
+        item.ledger_cause, item.workspace_id, item.member_id, item.model_slug, _settling(consumed)
+    )
 
 
-def release(generation, reason: str = "") -> LedgerEntry | None:
+def release(item, reason: str = "") -> LedgerEntry | None:
+    """Gives an item's whole hold back: the upstream surely did not run (or charge) it."""
     return _resolve(
-        {"generation": generation}, generation.workspace_id, generation.user_id,
-        generation.model_slug, _releasing(reason),
-    )  # fmt: skip
+        item.ledger_cause, item.workspace_id, item.member_id, item.model_slug, _releasing(reason)
+    )
 
 
 def job_cost(generation) -> Decimal:
     return -exact(generation.ledger.aggregate(total=Sum("amount"))["total"])
-
-
-# -- chat messages ------------------------------------------------------------------------------
-
-
-def hold_message(message, workspace_id: int, member_id: int, amount: int) -> LedgerEntry:
-    with transaction.atomic():
-        workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
-        _check_fits(workspace, member_id, Decimal(amount))
-        return _append(
-            workspace_id, member_id=member_id, kind=Kind.HOLD, amount=-Decimal(amount),
-            message=message, model_slug="gemini",
-        )  # fmt: skip
-
-
-def settle_message(message, workspace_id: int, member_id: int, consumed) -> LedgerEntry | None:
-    cause = {"message": message}
-    return _resolve(cause, workspace_id, member_id, "gemini", _settling(consumed))
-
-
-def release_message(message, workspace_id: int, member_id: int, reason: str = ""):
-    cause = {"message": message}
-    return _resolve(cause, workspace_id, member_id, "gemini", _releasing(reason))
 
 
 # -- an admin's entries ----------------------------------------------------------------------

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from generations import chat
 from generations.models import Conversation, Message
-from generations.views import chat
 from studio.models import Membership, Role
 from tests.conftest import make_user
 

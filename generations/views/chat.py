@@ -1,9 +1,9 @@
 """The Chat page: conversations with the `gemini` model, each reply streamed in as it is written.
 
-The upstream answers chat synchronously (no task to poll), so a reply is either relayed token by
-token to the page (`stream`, served as server-sent events) or, without JavaScript, asked for in
-one blocking call while the form is posted (`send`, then a redirect). Either way an assistant
-`Message` is claimed once before anything is sent upstream, so a reply is never paid for twice.
+A reply is either relayed token by token to the page (`stream`, served as server-sent events)
+or, without JavaScript, asked for in one blocking call while the form is posted (`send`, then a
+redirect). How a reply is asked for and billed is generations/chat.py and `Message`'s methods:
+claimed once before anything is sent upstream, so a reply is never paid for twice.
 """
 
 from __future__ import annotations
@@ -22,32 +22,18 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from generations import catalog, client, upstream
+from generations import chat, client, upstream
 from generations.models import Conversation, Message
 from generations.views import HtmxHttpRequest, current_workspace
-from studio import ledger
 from studio.access import require_spender
 
-GEMINI = catalog.get("gemini")
-EFFORTS = GEMINI.param("reasoning_effort").choices
+EFFORTS = chat.GEMINI.param("reasoning_effort").choices
 MAX_MESSAGE_LENGTH = 20_000
 TITLE_LENGTH = 60
-
-OUT_OF_CREDITS = (
-    "The workspace's API in One account is out of credits. Ask an admin to add credits, "
-    "then send your message again."
-)
-KEY_REFUSED = (
-    "API in One did not accept the studio's key. Tell an admin so they can check the key "
-    "in the studio's settings."
-)
-NO_ANSWER = "The chat service did not answer; try again."
-CUT_OFF = "The reply was cut off before it finished; send your message again for a full answer."
 
 
 class MessageForm(forms.Form):
@@ -132,140 +118,14 @@ def _page(
     return TemplateResponse(request, "generations/chat.html", context)
 
 
-def _ask(conversation: Conversation, text: str) -> tuple[Message, Message]:
-    """Stores the question and an empty reply waiting to be answered."""
-    with transaction.atomic():
-        question = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=text
-        )
-        reply = Message.objects.create(
-            conversation=conversation, role=Message.Role.ASSISTANT, complete=False
-        )
-    return question, reply
-
-
-def _claim(reply: Message) -> bool:
-    # Only one request may answer a reply: a second stream, a reload or a resent form finds it
-    # taken and sends (and pays for) nothing.
-    claimed = Message.objects.filter(
-        pk=reply.pk, role=Message.Role.ASSISTANT, complete=False, content="", usage__isnull=True
-    ).update(usage={"claimed_at": timezone.now().isoformat()})
-    return claimed == 1
-
-
-def _request_body(reply: Message, options: dict) -> dict:
-    """The whole conversation before `reply`, in the upstream's {role, content} shape."""
-    history = (
-        Message.objects.filter(conversation_id=reply.conversation_id, pk__lt=reply.pk)
-        .exclude(content="")
-        .order_by("created_at", "pk")
-    )
-    return {
-        "model": GEMINI.model_value,
-        "messages": [{"role": m.role, "content": m.content} for m in history],
-        "include_thoughts": options["include_thoughts"],
-        "reasoning_effort": options["reasoning_effort"],
-    }
-
-
-def _ran(error: client.UpstreamError, arrived: bool = False) -> bool:
-    """Whether the service may have run (and billed) a request that ended in `error`: yes once
-    any of the reply arrived, or when the connection broke or timed out after sending; no when
-    it answered with an error status (it refused: 4xx, or failed before starting: 5xx)."""
-    return arrived or error.kind in (client.TIMEOUT_ERROR, client.TRANSPORT_ERROR)
-
-
-def _failure_sentence(error: client.UpstreamError) -> str:
-    if error.kind == client.INSUFFICIENT_CREDITS or error.status == 402:
-        return OUT_OF_CREDITS
-    if error.kind == client.AUTHENTICATION or error.status in (401, 403):
-        return KEY_REFUSED
-    return NO_ANSWER
-
-
-def _settle(
-    reply: Message,
-    *,
-    content: str = "",
-    thoughts: str = "",
-    usage: dict | None = None,
-    credits_consumed=None,
-    error: str = "",
-    ran: bool = True,
-) -> None:
-    """Stores the reply and closes its bill. The hold of catalog.CHAT_HOLD_CREDITS becomes the
-    reply's real charge; without one (a stream cut off before its last chunk, by the browser or
-    the network) the pre-deduction itself, which the service keeps; it comes back only when the
-    service surely did not run it (`ran=False`: it refused, or was never asked)."""
-    conversation = Conversation.objects.only("workspace_id", "user_id").get(
-        pk=reply.conversation_id
-    )
-    with transaction.atomic():
-        _store(reply, content, thoughts, usage, credits_consumed, error)
-        where = (reply, conversation.workspace_id, conversation.user_id)
-        if error and credits_consumed is None and not ran:
-            ledger.release_message(*where, reason=error[:300])
-        else:  # None: the hold (the documented pre-deduction) is charged, and the entry says why
-            ledger.settle_message(*where, credits_consumed)
-
-
-def _hold(reply: Message) -> str | None:
-    """Takes the documented pre-deduction for a reply; the budget's sentence when it does not
-    fit (the reply is then ended with that sentence and nothing is sent)."""
-    conversation = reply.conversation
-    try:
-        ledger.hold_message(
-            reply, conversation.workspace_id, conversation.user_id, catalog.CHAT_HOLD_CREDITS
-        )
-    except ledger.BudgetExceeded as e:
-        Message.objects.filter(pk=reply.pk, complete=False).update(
-            error_message=str(e), complete=True
-        )
-        return str(e)
-    return None
-
-
-def _store(reply: Message, content, thoughts, usage, credits_consumed, error) -> None:
-    changes = {
-        "content": content,
-        "thoughts": thoughts,
-        "credits_consumed": credits_consumed,
-        "error_message": error,
-        "complete": True,
-    }
-    if usage is not None:
-        changes["usage"] = usage
-    Message.objects.filter(pk=reply.pk, complete=False).update(**changes)
-
-
-def _answer_now(request: HtmxHttpRequest, reply: Message, options: dict) -> None:
-    """The page without JavaScript: one blocking call, the reply stored before the redirect."""
-    if not _claim(reply) or _hold(reply):
-        return
-    try:
-        answer = client.chat(
-            upstream.studio_account(str(request.user.pk), current_workspace(request)),
-            _request_body(reply, options),
-        )
-    except client.UpstreamError as error:
-        _settle(reply, error=_failure_sentence(error), ran=_ran(error))
-        return
-    _settle(
-        reply,
-        content=answer.content,
-        thoughts=answer.thoughts,
-        usage=answer.usage,
-        credits_consumed=answer.credits_consumed,
-    )
-
-
 def _after_send(
     request: HtmxHttpRequest, conversation: Conversation, reply: Message, form: MessageForm
 ) -> HttpResponse:
     options = form.options()
     url = f"{reverse('chat-conversation', args=[conversation.code])}?{_query(options)}"
     if not request.htmx:
-        _answer_now(request, reply, options)
+        account = upstream.studio_account(str(request.user.pk), current_workspace(request))
+        chat.answer_now(account, reply, options)
         return redirect(f"{url}#message-{reply.pk}")
     return HttpResponseClientRedirect(url)
 
@@ -282,9 +142,9 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def conversation(request: HtmxHttpRequest, code) -> HttpResponse:
-    chat = _get_conversation(request, code)
+    conv = _get_conversation(request, code)
     options = _options(request.GET)
-    return _page(request, chat, MessageForm(initial=options), options)
+    return _page(request, conv, MessageForm(initial=options), options)
 
 
 @sensitive_variables()
@@ -298,14 +158,14 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
         return _page(request, None, form)
     text = form.cleaned_data["content"]
     with transaction.atomic():
-        chat = Conversation.objects.create(
+        conv = Conversation.objects.create(
             workspace=current_workspace(request),
             user=request.user,
             title=" ".join(text.split())[:TITLE_LENGTH],
         )
-        _question, reply = _ask(chat, text)
+        _question, reply = chat.ask(conv, text)
     # With htmx, the conversation page opens and streams the reply it finds waiting.
-    return _after_send(request, chat, reply, form)
+    return _after_send(request, conv, reply, form)
 
 
 @sensitive_variables()
@@ -313,16 +173,16 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def send(request: HtmxHttpRequest, code) -> HttpResponse:
     require_spender(request)
-    chat = _get_conversation(request, code)
+    conv = _get_conversation(request, code)
     form = MessageForm(request.POST)
     if not form.is_valid():
-        return _page(request, chat, form, _options(request.POST))
-    question, reply = _ask(chat, form.cleaned_data["content"])
+        return _page(request, conv, form, _options(request.POST))
+    question, reply = chat.ask(conv, form.cleaned_data["content"])
     if not request.htmx:
-        return _after_send(request, chat, reply, form)
+        return _after_send(request, conv, reply, form)
     options = form.options()
     context = {
-        "conversation": chat,
+        "conversation": conv,
         "sent": [question, reply],
         "form": MessageForm(initial=options),
         "options_query": _query(options),
@@ -340,26 +200,26 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     """Server-sent events: `thought` and `token` pieces as they arrive, then `done` (or `failed`)
     carrying the finished bubble."""
     require_spender(request)
-    chat = _get_conversation(request, code)
-    reply = chat.messages.filter(pk=message_id, role=Message.Role.ASSISTANT).first()
+    conv = _get_conversation(request, code)
+    reply = conv.messages.filter(pk=message_id, role=Message.Role.ASSISTANT).first()
     if reply is None:
         raise Http404("No such reply")
-    if not _claim(reply):
+    if not reply.claim():
         return HttpResponseGone("This reply has already been answered.", content_type="text/plain")
-    refused = _hold(reply)
+    refused = reply.hold()
     if refused:
         reply.refresh_from_db()
         bubble = render_to_string(
-            "generations/chat.html#message", {"message": reply, "conversation": chat}
+            "generations/chat.html#message", {"message": reply, "conversation": conv}
         )
         return StreamingHttpResponse(
             iter([_event("failed", {"html": bubble})]), content_type="text/event-stream"
         )
-    body = _request_body(reply, _options(request.GET))
+    body = chat.request_body(reply, _options(request.GET))
     chunks = client.chat_stream(
         upstream.studio_account(str(request.user.pk), current_workspace(request)), body
     )
-    response = StreamingHttpResponse(_relay(chat, reply, chunks), content_type="text/event-stream")
+    response = StreamingHttpResponse(_relay(conv, reply, chunks), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
     return response
@@ -387,7 +247,7 @@ def _event(name: str, data: dict) -> str:
 
 
 def _settled_bubble(conversation: Conversation, reply: Message, **changes) -> str:
-    _settle(reply, **changes)
+    reply.finish(**changes)
     reply.refresh_from_db()
     return render_to_string(
         "generations/chat.html#message", {"message": reply, "conversation": conversation}
@@ -431,8 +291,8 @@ async def _relay(
                 reply,
                 content="".join(content),
                 thoughts="".join(thoughts),
-                error=_failure_sentence(error),
-                ran=_ran(error, arrived=bool(content or thoughts)),
+                error=chat.failure_sentence(error),
+                ran=chat.ran(error, arrived=bool(content or thoughts)),
             )
             yield _event("failed", {"html": html})
             return
@@ -453,7 +313,7 @@ async def _relay(
                 reply,
                 content="".join(content),
                 thoughts="".join(thoughts),
-                error=CUT_OFF,
+                error=chat.CUT_OFF,
                 ran=asked,  # once asked, the service bills it (its pre-deduction at least)
             )
         await sync_to_async(_close, thread_sensitive=False)(chunks)
