@@ -90,3 +90,33 @@ def test_it_serves_the_admin_to_staff(alice, alice_client: Client) -> None:
     alice.is_staff = alice.is_superuser = True
     alice.save()
     assert alice_client.get("/admin/studio/workspace/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["generations/generation", "generations/message", "studio/ledgerentry", "studio/auditevent"],
+)
+def test_the_admin_shows_jobs_replies_ledger_and_audit_read_only(
+    alice, alice_client: Client, model
+) -> None:
+    from generations.models import Generation
+    from studio import ledger
+
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    job = Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "an admin's look"}, estimate=5, token="adm",
+    )  # fmt: skip
+    ledger.hold(job)
+    page = alice_client.get(f"/admin/{model}/")
+    assert page.status_code == 200
+    assert alice_client.get(f"/admin/{model}/add/").status_code == 403
+    if model == "generations/generation":
+        detail = alice_client.get(f"/admin/{model}/{job.pk}/change/").content.decode()
+        assert "an admin" in detail
+        assert job.callback_token not in detail  # a per-job secret stays out
+        response = alice_client.post(f"/admin/{model}/{job.pk}/change/", {"state": "succeeded"})
+        job.refresh_from_db()
+        assert job.state == "queued"
+        assert response.status_code == 403
