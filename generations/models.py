@@ -442,15 +442,13 @@ class Generation(models.Model):
 
     def needs_approval(self) -> bool:
         """Above the workspace's per-job threshold, a member's job waits for an admin."""
-        from studio.models import Membership, Role
+        from studio.models import Membership
 
         threshold = self.workspace.approval_threshold
         if threshold is None or self.estimate <= threshold:
             return False
-        role = Membership.objects.filter(workspace=self.workspace, user=self.user).values_list(
-            "role", flat=True
-        )
-        return role.first() not in (Role.OWNER, Role.ADMIN)
+        membership = Membership.objects.filter(workspace=self.workspace, user=self.user).first()
+        return not (membership and membership.can_manage)
 
     def approve(self, by) -> bool:
         return self._transition("approve", waiting_note="")

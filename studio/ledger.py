@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from studio.models import Budget, LedgerEntry, Membership, Role, UsageDay, Workspace
+from studio.models import MANAGERS, Budget, LedgerEntry, Membership, UsageDay, Workspace
 
 Kind = LedgerEntry.Kind
 ZERO = Decimal(0)
@@ -213,7 +213,7 @@ def allowance(workspace: Workspace, member_id: int, now: datetime | None = None)
 
 def _admins(workspace: Workspace) -> str:
     names = list(
-        Membership.objects.filter(workspace=workspace, role__in=[Role.OWNER, Role.ADMIN])
+        Membership.objects.filter(workspace=workspace, role__in=MANAGERS)
         .order_by("user__username")
         .values_list("user__username", flat=True)[:3]
     )

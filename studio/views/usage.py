@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from generations import catalog
 from generations.models import Generation
 from studio import ledger, usage
-from studio.models import Membership, Role
+from studio.models import Membership
 
 MAX_DAYS = 400
 
@@ -72,7 +72,7 @@ def _membership(request: HttpRequest) -> Membership:
 def _scope(request: HttpRequest) -> tuple[Membership, int | None]:
     """Admins see everyone's usage; members see their own (and the workspace's total)."""
     membership = _membership(request)
-    sees_all = membership.role in (Role.OWNER, Role.ADMIN)
+    sees_all = membership.can_manage
     return membership, (None if sees_all else request.user.pk)
 
 
@@ -107,7 +107,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "report": report,
-        "sees_all": membership.role in (Role.OWNER, Role.ADMIN),
+        "sees_all": membership.can_manage,
     }
     if report is not None:
         others = _query(form.data, "start", "end", "bucket", "value")

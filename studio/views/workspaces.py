@@ -191,7 +191,7 @@ def _may_change(actor: Membership, target: Membership, new_role: str | None) -> 
         return "Only admins manage members."
     if not actor.can_assign(target.role) or (new_role and not actor.can_assign(new_role)):
         return "Only owners make or unmake admins and owners."
-    if target.role == Role.OWNER and new_role != Role.OWNER and _owners(target.workspace_id) == 1:
+    if target.is_owner and new_role != Role.OWNER and _owners(target.workspace_id) == 1:
         return "A workspace keeps at least one owner: make someone else owner first."
     return None
 

@@ -1083,3 +1083,24 @@ def test_a_viewer_is_not_told_about_their_own_jobs(team) -> None:
     home = client_for(team.vic).get("/").content.decode()
     assert "Nothing yet: the team's jobs show up here." in home
     assert "your jobs" not in home
+
+
+def test_roles_are_read_through_the_membership_s_own_words() -> None:
+    """can_manage, can_spend, is_owner, can_assign: no template or view spells roles out."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spelled = re.compile(
+        r"""role\s+in\s+["']|role\s*==\s*["'](owner|admin|member|viewer)["']"""
+        r"""|\(Role\.OWNER,\s*Role\.ADMIN\)|role\s*==\s*Role\.OWNER"""
+    )
+    found = []
+    for folder, pattern in (("templates", "*.html"), ("studio", "*.py"), ("generations", "*.py")):
+        for path in (root / folder).rglob(pattern):
+            if path.name == "models.py" or "migrations" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if spelled.search(line):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()[:80]}")
+    assert found == []
