@@ -402,3 +402,53 @@ def test_a_refusal_before_the_stream_gives_the_hold_back(alice_client, upstream)
     reply = conversation.messages.get(role="assistant")
     kinds = sorted(LedgerEntry.objects.filter(message=reply).values_list("kind", flat=True))
     assert kinds == ["hold", "release"]  # the service answered 500 and ran nothing
+
+
+def _stream_parts(client: Client, conversation: Conversation, keep: int | None):
+    """Streams the conversation's waiting reply; the browser goes away after `keep` parts
+    (None: it reads to the end). Returns how many parts it read."""
+    reply = conversation.messages.filter(role="assistant").last()
+    response = client.get(f"/chat/{conversation.code}/stream/{reply.pk}")
+    read = 0
+
+    async def browse() -> None:
+        nonlocal read
+        parts = response.streaming_content
+        async for _part in parts:
+            read += 1
+            if keep is not None and read >= keep:
+                break
+        await parts.aclose()
+
+    async_to_sync(browse)()
+    return read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_dropped_at_any_part_is_billed_exactly_as_the_service_billed_it(
+    alice_client, upstream
+) -> None:
+    """The ledger against the upstream, not against itself: for a drop after every part of a
+    streamed reply (before the question went out, between any two words, after the last), the
+    studio's charge for the reply equals what the sandbox took from the account."""
+    import time
+
+    from studio.models import LedgerEntry
+
+    first = start_chat(alice_client)
+    send_with_htmx(alice_client, first)
+    whole = _stream_parts(alice_client, first, None)
+    assert whole > 4
+    for keep in range(1, whole + 1):
+        before = balance(upstream)
+        send_with_htmx(alice_client, first)
+        _stream_parts(alice_client, first, keep)
+        reply = first.messages.filter(role="assistant").last()
+        reply.refresh_from_db()
+        assert reply.complete, keep
+        studio = -sum(LedgerEntry.objects.filter(message=reply).values_list("amount", flat=True))
+        for _ in range(40):  # the sandbox notices a closed connection at its next write
+            if before - balance(upstream) == studio:
+                break
+            time.sleep(0.05)
+        assert before - balance(upstream) == studio, (keep, whole, reply.error_message)
