@@ -418,12 +418,17 @@ class Generation(models.Model):
         catalog_high = ModelTiming.catalog_seconds(spec, self.workspace)[1]
         return pacing.deadline(ModelTiming.usual_seconds(spec, self.workspace)[1], catalog_high)
 
-    def fail(self, kind: str, message: str, from_states=None, charged=_FREE) -> bool:
+    def fail(
+        self, kind: str, message: str, from_states=None, charged=_FREE, keep_bill: bool = False
+    ) -> bool:
         """Ends a job as failed and gives its hold back (the upstream charges successes only);
         with `charged` (what the upstream reported for a job it ran but whose result the studio
-        could not keep), settles to that instead."""
+        could not keep), settles to that instead. With `keep_bill` (the studio stops waiting
+        for a job the upstream still has, which may yet finish and charge), the hold stays and
+        the job is followed for its bill (billing_open) until the upstream says."""
         from studio import ledger
 
+        follow = keep_bill and bool(self.upstream_task_id)
         with transaction.atomic():
             moved = self._transition(
                 "fail",
@@ -431,10 +436,13 @@ class Generation(models.Model):
                 error_kind=kind,
                 error_message=message,
                 finished_at=timezone.now(),
-                next_check_at=None,
+                next_check_at=timezone.now() if follow else None,
+                billing_open=follow,
                 waiting_note="",
             )
-            if moved and charged is _FREE:
+            if moved and follow:
+                pass  # close_bill settles or releases it once the upstream has said
+            elif moved and charged is _FREE:
                 ledger.release(self, message[:300])
             elif moved:
                 ledger.settle(self, charged)

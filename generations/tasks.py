@@ -54,6 +54,7 @@ HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
 KEEP_LEASE = timedelta(minutes=10)  # results being kept by a keeper thread: not looked up again
 SUBMIT_RETRIES = 6
+BILL_WAIT = timedelta(days=1)  # a job followed only for its bill: the longest it is followed
 CALLBACK_GRACE = timedelta(seconds=30)  # after the job was seen done, its callback is missed
 KEEP_ATTEMPTS = 5  # tries to keep a finished job's results (each after a fresh look-up)
 OUTPUT_TYPES = {
@@ -473,10 +474,17 @@ def sweep() -> None:
         minutes = round(limit.total_seconds() / 60)
         generation.fail(
             "timeout",
-            f"API in One did not finish this job within {minutes} minutes; the studio "
-            "stopped following it.",
+            f"API in One did not finish this job within {minutes} minutes; the studio stopped "
+            "waiting for it (it keeps the hold until API in One says what it charged).",
             from_states=[State.RUNNING],
+            keep_bill=True,
         )
+    # Followed for their bill a day after they ended and the upstream still has not said: it
+    # never finished them (it charges only what it finishes), so their holds come back.
+    for generation in Generation.objects.filter(
+        billing_open=True, finished_at__lt=now - BILL_WAIT
+    ).exclude(upstream_task_id__isnull=True):
+        generation.close_bill(False, None, "API in One never said it finished this job.")
     for generation in Generation.objects.filter(state=State.UNKNOWN, next_check_at__lt=now):
         minutes = round(generation.deadline_seconds() / 60)
         generation.fail(

@@ -328,3 +328,56 @@ def test_a_keyed_studio_the_internet_cannot_reach_gets_every_result_billed_exact
     settings.APIINONE_BASE_URL = "https://apiin.one/api/v1"
     assert upstream.result_hosts(workspace) == ["apiin.one"]
     assert "127.0.0.1" in upstream.result_hosts(None)  # the sandbox's, for sandbox workspaces
+
+
+# -- a job the studio stops waiting for keeps its hold until the upstream says --------------
+
+
+def test_a_timed_out_job_is_billed_when_the_upstream_finishes_it_late(
+    alice, field, monkeypatch
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generations import client
+
+    server = field()
+    monkeypatch.setattr(tasks, "kick_poller", lambda: None)
+    generation = job(alice, "a very slow kite [sandbox:credits=7]", state=State.QUEUED)
+    ledger.hold(generation)
+    tasks.submit(generation.pk)
+    generation.refresh_from_db()
+    long_ago = timezone.now() - timedelta(hours=3)
+    Generation.objects.filter(pk=generation.pk).update(accepted_at=long_ago)
+    # The upstream has not finished it when the sweep gives up waiting …
+    monkeypatch.setattr(
+        client, "get_task", lambda *a, **k: client.parse_task({"task_id": "x", "status": "running"})
+    )
+    tasks.sweep()
+    generation.refresh_from_db()
+    assert generation.state == State.FAILED
+    assert generation.billing_open
+    assert generation.cost == 5  # the hold stays
+    assert "keeps the hold until API in One says what it charged" in generation.error_message
+    tasks.check(generation.pk)  # still running upstream: followed on
+    generation.refresh_from_db()
+    assert generation.billing_open
+    # … then it finishes and charges: the bill is what it charged.
+    monkeypatch.undo()
+    monkeypatch.setattr(tasks, "kick_poller", lambda: None)
+    from tests.sandbox.test_contract import wait_for
+
+    wait_for(tasks._account(generation), generation.upstream_task_id)
+    Generation.objects.filter(pk=generation.pk).update(next_check_at=timezone.now())
+    tasks.check(generation.pk)
+    generation.refresh_from_db()
+    assert not generation.billing_open
+    assert generation.cost == upstream_charged(server, generation) == 7
+    # One that never finishes comes back after a day.
+    other = job(alice, "never ends", state=State.FAILED, billing_open=True, upstream_task_id="t9")
+    ledger.hold(other)
+    Generation.objects.filter(pk=other.pk).update(finished_at=timezone.now() - timedelta(days=2))
+    tasks.sweep()
+    other.refresh_from_db()
+    assert (other.billing_open, other.cost) == (False, 0)

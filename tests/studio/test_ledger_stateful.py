@@ -27,12 +27,10 @@ from studio import audit, ledger
 from studio.models import Budget, LedgerEntry, Membership, Workspace
 from tests.conftest import make_user
 
+# Half of them a charge as the manual shows it; the rest what else a service may send.
 CHARGES = st.one_of(
-    st.none(),
-    st.just("not a number"),
-    st.just(-1),
-    st.just(Decimal(0)),
     st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False),
+    st.sampled_from([None, "not a number", -1, Decimal(0)]),
 )
 LIMIT = Decimal(200)
 # What the upstream says when the studio looks a task up.
@@ -50,13 +48,23 @@ PNG = (
 
 
 class Upstream:
-    """The answer the next look-up gets (set by the rule that looks)."""
+    """The answer the next look-up gets (set by the rule that looks). Like the real service it
+    is consistent: a task that has ended (or is gone) answers the same ever after, and what it
+    charged for each ended task is kept (`final`) for the ledger to be checked against."""
 
     answer: tuple = ("running", None)
+    final: dict[str, tuple] = {}
+
+    @classmethod
+    def end(cls, task_id: str, word: str, charge=None) -> tuple:
+        """The task's end as the upstream has it: the first end said, whatever comes later."""
+        return cls.final.setdefault(task_id, (word, charge))
 
     @classmethod
     def get_task(cls, account, task_id: str) -> client.Task:
-        word, charge = cls.answer
+        word, charge = cls.final.get(task_id) or cls.answer
+        if word in ("succeeded", "failed", "gone"):
+            word, charge = cls.end(task_id, word, charge)
         if word == "gone":
             raise client.UpstreamError(client.NOT_FOUND, "No such task.", status=404)
         if word == "busy":
@@ -123,12 +131,22 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0), charge=CHARGES)
     def succeed(self, index: int, charge) -> None:
-        self._job(index).succeed(charge)
+        """The studio learns the upstream finished it (the upstream's own end wins)."""
+        job = self._job(index)
+        if job.upstream_task_id:
+            word, charge = Upstream.end(job.upstream_task_id, "succeeded", charge)
+            if word != "succeeded":
+                return
+        job.succeed(charge)
 
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0))
     def fail(self, index: int) -> None:
-        self._job(index).fail("upstream_failed", "it failed")
+        """The studio learns the upstream failed it (unless the upstream says otherwise)."""
+        job = self._job(index)
+        if job.upstream_task_id and Upstream.end(job.upstream_task_id, "failed")[0] != "failed":
+            return
+        job.fail("upstream_failed", "it failed")
 
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0))
@@ -138,12 +156,20 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0), ran=st.booleans(), charge=CHARGES)
     def bill_canceled(self, index: int, ran: bool, charge) -> None:
-        self._job(index).close_bill(ran, charge)
+        job = self._job(index)
+        if not (job.billing_open and job.upstream_task_id):
+            return  # only what the upstream has is billed by what it says
+        word, charge = Upstream.end(job.upstream_task_id, "succeeded" if ran else "failed", charge)
+        job.close_bill(word == "succeeded", charge)
 
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0), charge=CHARGES)
     def duplicate_delivery(self, index: int, charge) -> None:
         job = self._job(index)
+        if job.upstream_task_id:
+            word, charge = Upstream.end(job.upstream_task_id, "succeeded", charge)
+            if word != "succeeded":
+                return
         job.succeed(charge)
         job.succeed(charge)
         job.fail("x", "twice")
@@ -198,6 +224,10 @@ class LedgerMachine(RuleBasedStateMachine):
         long_ago = timezone.now() - timedelta(hours=3)
         Generation.objects.filter(pk=job.pk).update(accepted_at=long_ago)
         tasks.sweep()
+        if job.upstream_task_id and answer[0] in ("succeeded", "failed"):
+            # The upstream ends it later, asked or not (and charges what it ends).
+            Upstream.end(job.upstream_task_id, *answer)
+        Generation.objects.followed().filter(pk=job.pk).update(next_check_at=timezone.now())
         tasks.check(job.pk)
 
     def _entries(self, job) -> list[tuple]:
@@ -211,6 +241,30 @@ class LedgerMachine(RuleBasedStateMachine):
         costs = sum((ledger.job_cost(j) for j in self.jobs), Decimal(0))
         assert workspace.pool_balance == -costs
         assert ledger.spent(self.workspace.pk, self.user.pk) == costs
+
+    @invariant()
+    def ledger_agrees_with_the_upstream(self) -> None:
+        """Not only with itself: every job whose bill is closed cost exactly what the upstream
+        charged for it (nothing when it never had it, failed it or lost it; a success's
+        reported charge; the hold when it reported no usable number, as documented)."""
+        for job in self.jobs:
+            job.refresh_from_db()
+            if job.active or job.billing_open:
+                continue
+            cost = ledger.job_cost(job)
+            end = Upstream.final.get(job.upstream_task_id or "")
+            if end is None:
+                # Ended without the upstream ever saying it finished: never sent, refused, or
+                # given up on while followed for its bill: nothing may have been charged.
+                assert cost == 0, (job.state, job.error_kind, cost)
+                continue
+            word, charge = end
+            if word != "succeeded":
+                assert cost == 0, (word, job.state, cost)
+            elif ledger.as_credits(charge) is not None:
+                assert cost == ledger.exact(ledger.as_credits(charge)), (charge, cost)
+            else:
+                assert cost == job.estimate, (charge, cost)
 
     @invariant()
     def resolved_jobs_never_change(self) -> None:
@@ -227,6 +281,7 @@ def test_it_keeps_the_ledger_sound_whatever_happens(monkeypatch) -> None:
     monkeypatch.setattr(client, "get_task", Upstream.get_task)
     monkeypatch.setattr(client, "download", Upstream.download)
     monkeypatch.setattr(tasks, "kick_poller", lambda: None)  # the rules play the poller
+    monkeypatch.setattr(Upstream, "final", {})
     LedgerMachine.TestCase.settings = settings(
         max_examples=25,
         stateful_step_count=25,
