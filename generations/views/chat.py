@@ -8,6 +8,7 @@ claimed once before anything is sent upstream, so a reply is never paid for twic
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +35,7 @@ from studio.access import require_spender
 EFFORTS = chat.GEMINI.param("reasoning_effort").choices
 MAX_MESSAGE_LENGTH = 20_000
 TITLE_LENGTH = 60
+DRAIN_SECONDS = 0.5  # after the page left: how long what the service already sent is read
 
 
 class MessageForm(forms.Form):
@@ -307,13 +309,41 @@ async def _relay(
         )
         yield _event("done", {"html": html})
     finally:
-        if not stored:  # the page went away mid-reply: keep what arrived, say it is partial
-            await settle(
-                conversation,
-                reply,
-                content="".join(content),
-                thoughts="".join(thoughts),
-                error=chat.CUT_OFF,
-                ran=asked,  # once asked, the service bills it (its pre-deduction at least)
-            )
+        if not stored:  # the page went away mid-reply
+            # The service may have sent the whole reply already (the page left between its
+            # last words and their end): what is already on the way is read, briefly, so that
+            # a reply the service finished is billed at its price, not at the pre-deduction.
+            finished = False
+            if asked:
+                loop = asyncio.get_running_loop()
+                until = loop.time() + DRAIN_SECONDS
+                with contextlib.suppress(TimeoutError, client.UpstreamError):
+                    while True:
+                        chunk = await asyncio.wait_for(_pull(chunks), until - loop.time())
+                        if chunk is None or chunk.done:
+                            finished = True
+                            break
+                        content.append(chunk.content or "")
+                        thoughts.append(chunk.thoughts or "")
+                        usage = chunk.usage if chunk.usage is not None else usage
+                        if chunk.credits_consumed is not None:
+                            credits_consumed = chunk.credits_consumed
+            if finished:
+                await settle(
+                    conversation,
+                    reply,
+                    content="".join(content),
+                    thoughts="".join(thoughts),
+                    usage=usage,
+                    credits_consumed=credits_consumed,
+                )
+            else:  # keep what arrived, say it is partial
+                await settle(
+                    conversation,
+                    reply,
+                    content="".join(content),
+                    thoughts="".join(thoughts),
+                    error=chat.CUT_OFF,
+                    ran=asked,  # once asked, the service bills it (its pre-deduction at least)
+                )
         await sync_to_async(_close, thread_sensitive=False)(chunks)
