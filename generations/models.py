@@ -440,12 +440,12 @@ class Generation(models.Model):
                 billing_open=follow,
                 waiting_note="",
             )
-            if moved and follow:
-                pass  # close_bill settles or releases it once the upstream has said
-            elif moved and charged is _FREE:
-                ledger.release(self, message[:300])
-            elif moved:
-                ledger.settle(self, charged)
+            # Followed for its bill: close_bill settles or releases it once the upstream says.
+            if moved and not follow:
+                if charged is _FREE:
+                    ledger.release(self, message[:300])
+                else:
+                    ledger.settle(self, charged)
         return moved
 
     def needs_approval(self) -> bool:

@@ -328,22 +328,18 @@ async def _relay(
                         usage = chunk.usage if chunk.usage is not None else usage
                         if chunk.credits_consumed is not None:
                             credits_consumed = chunk.credits_consumed
-            if finished:
-                await settle(
-                    conversation,
-                    reply,
-                    content="".join(content),
-                    thoughts="".join(thoughts),
-                    usage=usage,
-                    credits_consumed=credits_consumed,
-                )
-            else:  # keep what arrived, say it is partial
-                await settle(
-                    conversation,
-                    reply,
-                    content="".join(content),
-                    thoughts="".join(thoughts),
-                    error=chat.CUT_OFF,
-                    ran=asked,  # once asked, the service bills it (its pre-deduction at least)
-                )
+            # Finished: billed at its price. Else what arrived is kept, said to be partial; once
+            # asked, the service bills it (its pre-deduction at least).
+            ending = (
+                {"usage": usage, "credits_consumed": credits_consumed}
+                if finished
+                else {"error": chat.CUT_OFF, "ran": asked}
+            )
+            await settle(
+                conversation,
+                reply,
+                content="".join(content),
+                thoughts="".join(thoughts),
+                **ending,
+            )
         await sync_to_async(_close, thread_sensitive=False)(chunks)
