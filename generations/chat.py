@@ -15,6 +15,8 @@ from generations import catalog, client
 from generations.models import Conversation, Message
 
 GEMINI = catalog.get("gemini")
+EFFORTS = GEMINI.param("reasoning_effort").choices
+MAX_MESSAGE_LENGTH = 20_000
 
 OUT_OF_CREDITS = (
     "The workspace's API in One account is out of credits. Ask an admin to add credits, "

@@ -19,7 +19,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from generations import catalog, inputs, urlsafety
+from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
 from generations.models import Generation, GenerationFile, Upload
@@ -535,3 +535,65 @@ def _replace_pending(value: Any, stored: list[dict]) -> Any:
     if isinstance(value, list):
         return [_replace_pending(item, stored) for item in value]
     return value
+
+
+# -- the gallery's filters ------------------------------------------------------------
+
+
+class GalleryFilters(forms.Form):
+    q = forms.CharField(
+        label="Search prompts", required=False, max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. red fox"}),
+    )  # fmt: skip
+    kind = forms.ChoiceField(label="Kind", required=False)
+    model = forms.ChoiceField(label="Model", required=False)
+    mine = forms.BooleanField(label="Only mine", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        media = [(k, label) for k, label in catalog.KINDS if k != "chat"]
+        self.fields["kind"].choices = [("", "All kinds"), *media]
+        self.fields["model"].choices = [("", "All models")] + [
+            (spec.slug, spec.name) for spec in catalog.MODELS.values() if spec.async_task
+        ]
+
+    def apply(self, jobs, user):
+        data = self.cleaned_data
+        if data.get("q"):
+            jobs = jobs.search(data["q"])
+        if data.get("kind"):
+            jobs = jobs.filter(kind=data["kind"])
+        if data.get("model"):
+            jobs = jobs.filter(model_slug=data["model"])
+        if data.get("mine"):
+            jobs = jobs.filter(user=user)
+        return jobs
+
+
+# -- chat --------------------------------------------------------------------------------
+
+
+class MessageForm(forms.Form):
+    """What a person sends on the Chat page."""
+
+    content = forms.CharField(
+        label="Message",
+        max_length=chat.MAX_MESSAGE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Write a message first.",
+            "max_length": "Keep a message under 20,000 characters (this one has %(show_value)d).",
+        },
+    )
+    reasoning_effort = forms.ChoiceField(
+        label="Reasoning effort",
+        choices=[(effort, effort.capitalize()) for effort in chat.EFFORTS],
+        initial="high",
+    )
+    include_thoughts = forms.BooleanField(label="Include thoughts", required=False, initial=True)
+
+    def options(self) -> dict:
+        return {
+            "reasoning_effort": self.cleaned_data["reasoning_effort"],
+            "include_thoughts": self.cleaned_data["include_thoughts"],
+        }

@@ -22,7 +22,7 @@ from django.utils.html import escape
 
 from generations import catalog
 from studio.ledger import exact
-from studio.models import LedgerEntry, UsageDay
+from studio.models import LedgerEntry, Membership, UsageDay
 
 GROUPS = {"member": "Member", "model": "Model", "kind": "Kind"}
 BUCKETS = ("day", "week", "month")
@@ -326,3 +326,17 @@ def chart(report: Report, jobs: str = "?", width: int = 720, height: int = 260) 
         "baseline": 8 + plot_h,
         "legend": [(names[group], color) for group, color in colors.items()],
     }
+
+
+def member_names(workspace) -> list[str]:
+    """Who the Usage page can be filtered by: today's members and anyone who spent here before
+    (a member who left still has their spending in the report), by name."""
+    names = set(
+        Membership.objects.filter(workspace=workspace).values_list("user__username", flat=True)
+    )
+    names.update(
+        UsageDay.objects.filter(workspace=workspace, member__isnull=False)
+        .values_list("member__username", flat=True)
+        .distinct()
+    )
+    return sorted(names, key=str.lower)

@@ -88,3 +88,26 @@ def test_the_card_says_a_sentence_for_every_state_in_motion(alice) -> None:
     assert Generation(model_slug="flux-2", state=State.RUNNING).status_sentence.startswith(
         "Running: usually"
     )
+
+
+def _form_classes(path: Path) -> list[str]:
+    """Classes in `path` that are Django forms (a base named Form or ModelForm)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base).split(".")[-1] in ("Form", "ModelForm") for base in node.bases)
+    ]
+
+
+def test_forms_live_in_forms_modules_not_in_views(tmp_path) -> None:
+    found = {}
+    for folder in PRODUCT:
+        for path in (folder / "views").rglob("*.py"):
+            if classes := _form_classes(path):
+                found[str(path.relative_to(ROOT))] = classes
+    assert found == {}, f"forms defined in views: {found}"
+    sample = tmp_path / "view.py"
+    sample.write_text("from django import forms\nclass F(forms.Form):\n    pass\n")
+    assert _form_classes(sample) == ["F"]

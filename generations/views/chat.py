@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db import close_old_connections, transaction
 from django.http import Http404, HttpResponse, HttpResponseGone, StreamingHttpResponse
@@ -28,40 +27,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from generations import chat, client, upstream
+from generations.forms import MessageForm
 from generations.models import Conversation, Message
 from generations.views import HtmxHttpRequest, current_workspace
 from studio.access import require_spender
 
-EFFORTS = chat.GEMINI.param("reasoning_effort").choices
-MAX_MESSAGE_LENGTH = 20_000
 TITLE_LENGTH = 60
 DRAIN_SECONDS = 0.5  # after the page left: how long what the service already sent is read
-
-
-class MessageForm(forms.Form):
-    """What a person sends. Kept next to its views: it belongs to this page alone."""
-
-    content = forms.CharField(
-        label="Message",
-        max_length=MAX_MESSAGE_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": "Write a message first.",
-            "max_length": "Keep a message under 20,000 characters (this one has %(show_value)d).",
-        },
-    )
-    reasoning_effort = forms.ChoiceField(
-        label="Reasoning effort",
-        choices=[(effort, effort.capitalize()) for effort in EFFORTS],
-        initial="high",
-    )
-    include_thoughts = forms.BooleanField(label="Include thoughts", required=False, initial=True)
-
-    def options(self) -> dict:
-        return {
-            "reasoning_effort": self.cleaned_data["reasoning_effort"],
-            "include_thoughts": self.cleaned_data["include_thoughts"],
-        }
 
 
 def _options(query) -> dict:
@@ -69,7 +41,7 @@ def _options(query) -> dict:
     anything missing or unknown."""
     effort = query.get("reasoning_effort")
     return {
-        "reasoning_effort": effort if effort in EFFORTS else "high",
+        "reasoning_effort": effort if effort in chat.EFFORTS else "high",
         "include_thoughts": query.get("include_thoughts", "1") != "0",
     }
 

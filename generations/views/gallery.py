@@ -3,7 +3,6 @@ kind, model and who made it, and reusable (open, download, pick as an input in a
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -12,41 +11,11 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from generations import catalog
-from generations.forms import PICK_KINDS
+from generations.forms import PICK_KINDS, GalleryFilters
 from generations.models import Generation, GenerationFile
 from generations.views import HtmxHttpRequest, current_workspace
 
 PER_PAGE = 24
-
-
-class GalleryFilters(forms.Form):
-    q = forms.CharField(
-        label="Search prompts", required=False, max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. red fox"}),
-    )  # fmt: skip
-    kind = forms.ChoiceField(label="Kind", required=False)
-    model = forms.ChoiceField(label="Model", required=False)
-    mine = forms.BooleanField(label="Only mine", required=False)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        media = [(k, label) for k, label in catalog.KINDS if k != "chat"]
-        self.fields["kind"].choices = [("", "All kinds"), *media]
-        self.fields["model"].choices = [("", "All models")] + [
-            (spec.slug, spec.name) for spec in catalog.MODELS.values() if spec.async_task
-        ]
-
-    def apply(self, jobs, user):
-        data = self.cleaned_data
-        if data.get("q"):
-            jobs = jobs.search(data["q"])
-        if data.get("kind"):
-            jobs = jobs.filter(kind=data["kind"])
-        if data.get("model"):
-            jobs = jobs.filter(model_slug=data["model"])
-        if data.get("mine"):
-            jobs = jobs.filter(user=user)
-        return jobs
 
 
 @login_required

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,76 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from studio import audit, ledger
 from studio.access import manager_membership
+from studio.forms import AdjustForm, BudgetForm, GrantForm
 from studio.models import AuditEvent, Budget, LedgerEntry, Membership, UpstreamCheck, Workspace
-
-
-class GrantForm(forms.Form):
-    amount = forms.DecimalField(min_value=0.0001, max_digits=14, decimal_places=4, label="Credits")
-    reason = forms.CharField(max_length=300, help_text="E.g. the upstream order it mirrors.")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, auto_id="id_grant_%s", **kwargs)  # two forms on one page
-
-
-class AdjustForm(forms.Form):
-    amount = forms.DecimalField(max_digits=14, decimal_places=4, label="Credits (+ or −)")
-    reason = forms.CharField(max_length=300)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, auto_id="id_adjust_%s", **kwargs)
-
-    def clean_amount(self):
-        if self.cleaned_data["amount"] == 0:
-            raise ValidationError("An adjustment is a non-zero number of credits.")
-        return self.cleaned_data["amount"]
-
-
-class BudgetForm(forms.ModelForm):
-    """A member's limit and period. The model keeps "no limit" as period "none" (its limit then
-    unused); here no limit is an empty limit, never a "0" that reads as a limit of zero."""
-
-    limit = forms.DecimalField(
-        required=False,
-        max_digits=14,
-        decimal_places=4,
-        min_value=0,
-        error_messages={"min_value": "A limit is zero or more credits."},
-        widget=forms.NumberInput(attrs={"placeholder": "No limit", "min": "0"}),
-    )
-
-    class Meta:
-        model = Budget
-        fields = ["limit", "period"]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.period == Budget.Period.NONE:
-            self.initial["limit"] = None
-        elif not self.is_bound:
-            self.initial["limit"] = ledger.fmt(self.instance.limit)  # 10, not 10.0000
-
-    def clean(self) -> dict:
-        data = super().clean()
-        limit, period = data.get("limit"), data.get("period")
-        if "limit" in self.errors or not period:
-            return data
-        if period == Budget.Period.NONE and limit is not None and "period" not in self.changed_data:
-            # A limit typed for a member who has none, the period left at "No limit": asked
-            # for a limit, so saying "no limit" would drop it.
-            self.add_error(
-                "period",
-                f"A limit of {ledger.fmt(limit)} credits needs a period: per day, week or month "
-                "(or leave the limit empty for no limit).",
-            )
-        elif limit is None or period == Budget.Period.NONE:
-            data["limit"], data["period"] = ledger.ZERO, Budget.Period.NONE
-        return data
-
-    def describe(self) -> str:
-        """The saved budget in words, for the audit log and the confirmation."""
-        if self.instance.period == Budget.Period.NONE:
-            return "no limit"
-        return f"{ledger.fmt(self.instance.limit)} per {self.instance.period}"
 
 
 def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateResponse:

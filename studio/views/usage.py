@@ -3,63 +3,19 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from generations import catalog
 from generations.models import Generation
 from studio import ledger, usage
+from studio.forms import UsageFilters
 from studio.models import Membership
-
-MAX_DAYS = 400
-
-
-class UsageFilters(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    group = forms.ChoiceField(choices=list(usage.GROUPS.items()), required=False)
-    bucket = forms.ChoiceField(
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")], required=False
-    )
-    member = forms.CharField(required=False, max_length=150)
-    model = forms.ChoiceField(required=False, choices=[])
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "All models")] + [
-            (s.slug, s.name) for s in catalog.MODELS.values()
-        ]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        today = timezone.now().date()
-        end = data.get("end") or today
-        start = data.get("start") or end - dt.timedelta(days=29)
-        if start > end:
-            self.add_error("start", "The start comes after the end.")
-        elif (end - start).days > MAX_DAYS:
-            self.add_error("start", f"Choose at most {MAX_DAYS} days.")
-        data["start"], data["end"] = start, end
-        return data
-
-    def filters(self) -> usage.Filters:
-        data = self.cleaned_data
-        return usage.Filters(
-            start=data["start"],
-            end=data["end"],
-            group=data.get("group") or "member",
-            bucket=data.get("bucket") or "day",
-            member=data.get("member") or "",
-            model=data.get("model") or "",
-        )
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -78,7 +34,11 @@ def _scope(request: HttpRequest) -> tuple[Membership, int | None]:
 
 def _report(request: HttpRequest):
     membership, only = _scope(request)
-    form = UsageFilters(request.GET)
+    if membership.can_manage:
+        members = usage.member_names(membership.workspace)
+    else:
+        members = [request.user.username]  # a member's report is their own
+    form = UsageFilters(request.GET, members=members)
     if not form.is_valid():
         return membership, form, None
     filters = form.filters()
@@ -86,7 +46,7 @@ def _report(request: HttpRequest):
         # Show the dates it used in the fields (and carry them in the page's links).
         shown = request.GET.copy()
         shown["start"], shown["end"] = filters.start.isoformat(), filters.end.isoformat()
-        form = UsageFilters(shown)
+        form = UsageFilters(shown, members=members)
         form.full_clean()
     report = usage.build(membership.workspace, filters, only_member_id=only)
     return membership, form, report

@@ -3,10 +3,8 @@ the audit log. Anything of a workspace the user is not in answers 404."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,46 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generations import client
 from studio import throttle
 from studio.access import manager_membership
+from studio.forms import InviteForm, KeyForm, NameForm
 from studio.models import AuditEvent, Invitation, Membership, Role, Workspace
 from studio.secrets import last4
-
-INVITE_DAYS = 7
-KEY_PATTERN = re.compile(r"aio_[A-Za-z0-9_\-]{8,200}")
-
-
-class NameForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name")
-
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the workspace a name.")
-        return name
 
 
 def _assignable_choices(membership) -> list[tuple[str, str]]:
     """The roles this member may give or take away."""
     return [(value, label) for value, label in Role.choices if membership.can_assign(value)]
-
-
-class InviteForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
-    email = forms.EmailField(required=False, help_text="Optional: who it is for (a note).")
-    days = forms.IntegerField(
-        min_value=1, max_value=30, initial=INVITE_DAYS, label="Valid for days"
-    )
-
-
-class KeyForm(forms.Form):
-    api_key = forms.CharField(
-        required=False,
-        label="API in One key",
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=(
-            "aio_ and then at least 8 letters, digits, - or _. Leave blank to keep the stored key."
-        ),
-        max_length=200,
-    )
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -385,16 +351,13 @@ def key(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Key removed: this workspace now uses the sandbox.")
         return redirect("workspace")
     form = KeyForm(request.POST)
-    key = (form.data.get("api_key") or "").strip()
+    if not form.is_valid():
+        for error in form.errors.get("api_key", []):
+            messages.error(request, error)
+        return redirect("workspace")
+    key = form.cleaned_data["api_key"]
     if not key:
         messages.info(request, "The stored key is kept.")
-        return redirect("workspace")
-    if not KEY_PATTERN.fullmatch(key):
-        messages.error(
-            request,
-            "This is not an API in One key: they are aio_ and then at least 8 letters, digits, "
-            "- or _ (check for spaces or hidden characters when pasting).",
-        )
         return redirect("workspace")
     # Each check is a request to API in One with a guessed key: not an oracle to hammer.
     limit, hour = settings.STUDIO_KEY_CHECKS_PER_HOUR, timedelta(hours=1)

@@ -274,3 +274,20 @@ def test_it_says_when_a_members_budget_resets(team) -> None:
     )
     html = client_for(carol).get("/usage/").content.decode()
     assert re.search(r"of your 100 left today; resets in (\d+ (minute|hour)s?|1 day)<", html)
+
+
+def test_the_member_filter_is_a_choice_of_who_spent_here(alice, team) -> None:
+    """The member filter lists the workspace's members and anyone who spent here and left; a name
+    that is neither gets a message, not an empty report."""
+    workspace, carol = team
+    Membership.objects.filter(workspace=workspace, user=carol).delete()  # carol left
+    make_user("dave")  # never in this workspace
+    page = client_for(alice).get("/usage/?group=model")
+    field = page.context["form"]["member"]
+    assert [value for value, _ in field.field.choices] == ["", "alice", "carol"]
+    assert '<select name="member"' in page.content.decode()
+    only_carol = client_for(alice).get("/usage/?group=model&member=carol").context["report"]
+    assert only_carol.by_group == {"imagen-4": Decimal(16), "suno": Decimal(10)}
+    stranger = client_for(alice).get("/usage/?member=dave")
+    assert stranger.context["report"] is None
+    assert "Select a valid choice" in stranger.content.decode()
