@@ -292,7 +292,7 @@ def test_it_marks_callbacks_and_sync_chat_as_documented():
 def test_it_notes_estimated_prices_on_models_without_published_prices():
     for slug in ("seedance", "pixverse", "minimax-music", "seedream"):
         assert "estimate" in get(slug).price_note
-    assert "assumes" in get("kling-image-o1").price_note
+    assert "estimate" in get("kling-image-o1").price_note  # the price of several images
     for spec in MODELS.values():
         assert spec.price_note, spec.slug
 
@@ -721,8 +721,11 @@ def test_it_finds_the_spec_for_an_upstream_request():
     assert find_upstream("nowhere", "flux-2") is None
 
 
-def test_it_is_pure_python_with_postponed_annotations():
-    source = Path(catalog.__file__).read_text()
+@pytest.mark.parametrize(
+    "path", sorted(Path(catalog.__file__).parent.glob("*.py")), ids=lambda path: path.name
+)
+def test_it_is_pure_python_with_postponed_annotations(path):
+    source = path.read_text()
     tree = ast.parse(source)
     body = tree.body
     first = body[1] if isinstance(body[0], ast.Expr) else body[0]
@@ -733,10 +736,38 @@ def test_it_is_pure_python_with_postponed_annotations():
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert not imported & {"django", "httpx", "requests", "os", "pathlib"}
-    assert "open(" not in source  # every fact is data in the module, nothing is read
+            imported.add(node.module)
+    assert not {name.split(".")[0] for name in imported} & {
+        "django", "httpx", "requests", "os", "pathlib"
+    }  # fmt: skip
+    # Inside the studio it reads only itself.
+    assert {name for name in imported if name.startswith("generations")} <= {
+        "generations.catalog", "generations.catalog.engine", "generations.catalog.common"
+    }  # fmt: skip
+    assert "open(" not in source  # every fact is data in the package, nothing is read
+
+
+def test_each_kind_is_one_short_file_and_the_engine_describes_no_model():
+    """What a model costs is found in its kind's file; the engine holds no model."""
+    folder = Path(catalog.__file__).parent
+    for spec in MODELS.values():
+        name = {"image": "image", "tool": "tools"}.get(spec.kind, spec.kind)
+        assert f'slug="{spec.slug}"' in (folder / f"{name}.py").read_text(), spec.slug
+    assert "slug=" not in (folder / "engine.py").read_text().split("class ModelSpec", 1)[1]
+    assert list(MODELS) == [s.slug for k, _ in KINDS for s in for_kind(k)]  # display order
 
 
 def test_it_is_a_model_spec_for_every_entry():
     assert all(isinstance(spec, ModelSpec) for spec in MODELS.values())
+
+
+SOURCE_TALK = ("page", "older", "manual", "assumes", "chat_credits", "the studio allows", "fit to")
+
+
+def test_what_a_user_reads_says_what_they_need_not_where_it_came_from():
+    """Price notes and help texts are read on the form: notes about sources are code comments."""
+    for spec in MODELS.values():
+        texts = [spec.price_note, spec.speed_note, spec.description]
+        texts += [param.help for param in spec.params]
+        for text in texts:
+            assert not [word for word in SOURCE_TALK if word in text.lower()], (spec.slug, text)

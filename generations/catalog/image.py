@@ -1,0 +1,365 @@
+"""Image models: text to image and image editing.
+
+What each costs and accepts, as API in One documents it."""
+
+from __future__ import annotations
+
+from generations.catalog.common import (
+    ESTIMATED_PRICE,
+    ESTIMATED_SPEED,
+    GENERIC_IMAGE_ASPECT_RATIOS,
+    aspect,
+    image_prompt,
+)
+from generations.catalog.engine import (
+    BySubModel,
+    Fixed,
+    ModelSpec,
+    Param,
+    Require,
+    SubModel,
+    When,
+    table,
+)
+
+SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        slug="flux-2",
+        name="Flux 2",
+        kind="image",
+        route="images/generations",
+        output="image",
+        model_value="flux-2",
+        params=(
+            image_prompt(),
+            aspect(GENERIC_IMAGE_ASPECT_RATIOS, "1:1"),
+            Param(
+                "type",
+                "choice",
+                "Mode",
+                default="pro",
+                choices=("pro", "flex"),
+                help="pro: 5 credits at 1K, 7 at 2K. flex: 14 at 1K, 24 at 2K.",
+            ),
+            Param("resolution", "choice", "Resolution", default="1K", choices=("1K", "2K")),
+            Param(
+                "input_urls",
+                "image_urls",
+                "Reference images",
+                max_items=8,
+                help="Optional: up to 8 image links for image-to-image.",
+            ),
+        ),
+        price=table(
+            ("type", "resolution"),
+            {("pro", "1K"): 5, ("pro", "2K"): 7, ("flex", "1K"): 14, ("flex", "2K"): 24},
+        ),
+        # The model page calls flex faster and cheaper but prices it above pro: the
+        # published prices are used.
+        price_note="Per request, by mode and resolution.",
+        typical_seconds=(3, 8),
+        callback=True,
+        inputs=frozenset({"text", "image"}),
+        description="Black Forest Labs' Flux 2: sharp text-to-image and image-to-image.",
+    ),
+    ModelSpec(
+        slug="imagen-4",
+        name="Imagen 4",
+        kind="image",
+        route="images/generations",
+        output="image",
+        sub_models=(
+            SubModel("imagen4-fast", "Fast", 4),
+            SubModel("imagen4", "Standard", 8),
+            SubModel("imagen4-ultra", "Ultra", 12),
+        ),
+        default_model="imagen4",
+        params=(
+            image_prompt(),
+            aspect(("1:1", "4:3", "3:4", "16:9", "9:16"), "1:1"),
+            Param(
+                "num_images",
+                "int",
+                "Number of images",
+                default=1,
+                min_value=1,
+                max_value=4,
+                help="1 to 4 (the studio's limit); each image is charged.",
+            ),
+            Param(
+                "negative_prompt",
+                "longtext",
+                "Negative prompt",
+                help="Things to keep out of the image.",
+                advanced=True,
+            ),
+            Param(
+                "seed",
+                "int",
+                "Seed",
+                min_value=0,
+                help="Same seed and prompt give a similar image.",
+                advanced=True,
+            ),
+        ),
+        price=BySubModel(per="num_images"),
+        # The page sets no maximum for num_images; the studio allows 1 to 4.
+        price_note="Per image: fast 4, standard 8, ultra 12 credits.",
+        results_param="num_images",
+        typical_seconds=(3, 8),
+        callback=True,
+        inputs=frozenset({"text"}),
+        aliases=("imagen-4",),
+        description="Google's Imagen 4: photorealistic images in three quality tiers.",
+    ),
+    ModelSpec(
+        slug="gpt-image-1.5-official",
+        name="GPT Image 1.5",
+        kind="image",
+        route="images/generations",
+        output="image",
+        # The page's model ID is gpt-image-1.5-official, but every example body sends
+        # "gpt-image-1-5"; the examples are what the upstream has been shown to accept.
+        model_value="gpt-image-1-5",
+        aliases=("gpt-image-1.5-official",),
+        params=(
+            image_prompt(),
+            aspect(("1:1", "2:3", "3:2"), "1:1"),
+            Param(
+                "quality",
+                "choice",
+                "Quality",
+                default="medium",
+                choices=("medium", "high"),
+                help="medium: 10 credits. high: 28 credits.",
+            ),
+            Param(
+                "input_urls",
+                "image_urls",
+                "Images to edit",
+                help="Optional: image links for editing mode.",
+            ),
+        ),
+        price=table(("quality",), {"medium": 10, "high": 28}),
+        price_note="Per request: medium 10, high 28 credits.",
+        typical_seconds=(3, 10),
+        callback=True,
+        inputs=frozenset({"text", "image"}),
+        description="OpenAI's GPT Image 1.5: precise prompts, text in images, and edits.",
+    ),
+    ModelSpec(
+        slug="ideogram-v3",
+        name="Ideogram V3",
+        kind="image",
+        route="images/generations",
+        output="image",
+        sub_models=(
+            SubModel("ideogram-v3-turbo", "Turbo", 8),
+            SubModel("ideogram-v3-balanced", "Balanced", 13),
+            SubModel("ideogram-v3-quality", "Quality", 20),
+        ),
+        params=(
+            image_prompt(),
+            aspect(("1:1", "16:9", "9:16", "4:3", "3:4"), "1:1"),
+            Param(
+                "style",
+                "choice",
+                "Style",
+                default="Auto",
+                choices=("Auto", "General", "Realistic", "Design"),
+            ),
+            Param(
+                "image",
+                "image_url",
+                "Image to edit",
+                help="Optional: an image to edit.",
+                advanced=True,
+            ),
+            Param(
+                "mask_image",
+                "image_url",
+                "Mask",
+                help="Optional: a mask marking the area to repaint.",
+                advanced=True,
+            ),
+            Param(
+                "reference_images",
+                "image_urls",
+                "Style references",
+                help="Optional: image links that guide the style.",
+                advanced=True,
+            ),
+        ),
+        price=BySubModel(),
+        price_note="Per request: turbo 8, balanced 13, quality 20 credits.",
+        typical_seconds=(3, 8),
+        callback=False,
+        inputs=frozenset({"text", "image"}),
+        description="Ideogram V3: strong typography and graphic design.",
+    ),
+    ModelSpec(
+        slug="seedream-4-5",
+        name="Seedream 4.5",
+        kind="image",
+        route="images/generations",
+        output="image",
+        sub_models=(
+            SubModel("seedream/4.5-text-to-image", "Text to image", 12),
+            SubModel("seedream/4.5-edit", "Edit", 12),
+        ),
+        params=(
+            image_prompt(),
+            aspect(("1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9"), "1:1"),
+            Param("quality", "choice", "Quality", default="basic", choices=("basic", "high")),
+            Param(
+                "image_urls",
+                "image_urls",
+                "Images to edit",
+                help="Needed for the Edit sub-model.",
+            ),
+        ),
+        rules=(
+            Require(
+                "image_urls",
+                When("model", ("seedream/4.5-edit",)),
+                "Edit needs at least one image to edit.",
+            ),
+        ),
+        price=Fixed(12),
+        price_note="12 credits per request, whatever the quality.",
+        typical_seconds=(3, 10),
+        callback=True,
+        inputs=frozenset({"text", "image"}),
+        description="ByteDance's Seedream 4.5: text-to-image and image editing.",
+    ),
+    ModelSpec(
+        slug="seedream",
+        name="Seedream",
+        kind="image",
+        route="images/generations",
+        output="image",
+        model_value="seedream",
+        params=(
+            image_prompt(),
+            Param(
+                "type",
+                "choice",
+                "Mode",
+                default="text-to-image",
+                choices=("text-to-image", "edit"),
+            ),
+            aspect(GENERIC_IMAGE_ASPECT_RATIOS, "1:1"),
+            Param(
+                "input_urls",
+                "image_urls",
+                "Images to edit",
+                help="Needed in edit mode.",
+            ),
+        ),
+        rules=(
+            Require(
+                "input_urls",
+                When("type", ("edit",)),
+                "Edit mode needs at least one image to edit.",
+            ),
+        ),
+        price=Fixed(12),
+        price_note=ESTIMATED_PRICE + " Assumed equal to Seedream 4.5 (12 credits).",
+        typical_seconds=(3, 10),
+        speed_note=ESTIMATED_SPEED,
+        # callback_url support is not documented for this model: the studio polls.
+        callback=False,
+        inputs=frozenset({"text", "image"}),
+        description="ByteDance's Seedream with a text-to-image or edit mode.",
+    ),
+    ModelSpec(
+        slug="kling-image-o1",
+        name="Kling Image O1",
+        kind="image",
+        route="images/generations",
+        output="image",
+        model_value="kling-image-o1",
+        params=(
+            image_prompt(),
+            Param(
+                "type",
+                "choice",
+                "Mode",
+                default="image-to-image",
+                choices=("image-to-image", "ai-multi-shot"),
+                help="image-to-image: 6 credits. ai-multi-shot: 16 credits, "
+                "consistent characters across shots.",
+            ),
+            Param(
+                "images",
+                "image_urls",
+                "Reference images",
+                max_items=10,
+                help="Up to 10 image links.",
+            ),
+            aspect(
+                ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9", "auto"),
+                "1:1",
+            ),
+            Param("resolution", "choice", "Resolution", default="1k", choices=("1k", "2k")),
+            Param(
+                "num_images",
+                "int",
+                "Number of images",
+                default=1,
+                min_value=1,
+                max_value=9,
+            ),
+        ),
+        price=table(("type",), {"image-to-image": 6, "ai-multi-shot": 16}, per="num_images"),
+        # Published: image-to-image 6, ai-multi-shot 16. Whether the price scales with
+        # num_images is not stated; the studio assumes it does.
+        price_note=(
+            "Per image: image-to-image 6, multi-shot 16 credits (for more than one image, "
+            "the studio's estimate)."
+        ),
+        results_param="num_images",
+        typical_seconds=(5, 15),
+        callback=False,
+        inputs=frozenset({"text", "image"}),
+        description="Kuaishou's Kling Image O1: reference-driven images and multi-shot sets.",
+    ),
+    ModelSpec(
+        slug="grok-imagine",
+        name="Grok Imagine",
+        kind="image",
+        route="images/generations",
+        output="image",
+        sub_models=(
+            SubModel("grok-imagine/text-to-image", "Text to image", 5),
+            SubModel("grok-imagine/upscale", "Upscale", 12),
+        ),
+        params=(
+            image_prompt(required=False, help="Describe the image (needed for text-to-image)."),
+            Param(
+                "task_id",
+                "text",
+                "Image task ID",
+                help="For Upscale: the task ID of an earlier Grok Imagine image.",
+            ),
+        ),
+        rules=(
+            Require(
+                "prompt",
+                When("model", ("grok-imagine/text-to-image",)),
+                "Prompt is required for text-to-image.",
+            ),
+            Require(
+                "task_id",
+                When("model", ("grok-imagine/upscale",)),
+                "Upscale needs the task ID of an earlier Grok Imagine image.",
+            ),
+        ),
+        price=BySubModel(),
+        price_note="Per request: text-to-image 5, upscale 12 credits.",
+        typical_seconds=(3, 10),
+        callback=True,
+        inputs=frozenset({"text"}),
+        description="xAI's Grok Imagine: quick text-to-image, plus upscaling of its results.",
+    ),
+)
