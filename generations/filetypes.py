@@ -66,44 +66,54 @@ def pixel_problem(data: bytes, what: str = "The image") -> str | None:
     return None
 
 
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+)
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav"}
+_FTYP = {  # ISO media by brand; any other brand is taken as MP4 video
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+    b"M4B ": "audio/mp4",
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"mif1": "image/heic",
+}
+_EBML = b"\x1a\x45\xdf\xa3"
+
+
 def sniff(data: bytes) -> str | None:
     """The MIME type of a media file from its first bytes, or None when unrecognised."""
     head = bytes(data[:64]) if data else b""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
+    for prefix, mime in _MAGIC:
+        if head.startswith(prefix):
+            return mime
+    if head[:4] == b"RIFF":
+        return _RIFF.get(head[8:12])
     if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video/quicktime"
-        if brand in (b"M4A ", b"M4B "):
-            return "audio/mp4"
-        if brand in (b"avif", b"avis"):
-            return "image/avif"
-        if brand in (b"heic", b"heix", b"mif1"):
-            return "image/heic"
-        return "video/mp4"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return _FTYP.get(head[8:12], "video/mp4")
+    if head.startswith(_EBML):
         window = bytes(data[:4096])
         if b"webm" in window:
             return "video/webm"
         return "video/x-matroska" if b"matroska" in window else None
-    if head.startswith(b"ID3"):
+    return _mpeg_frame(head)
+
+
+def _mpeg_frame(head: bytes) -> str | None:
+    """MP3 or ADTS (AAC) from a frame header at the start, without an ID3 tag."""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    bitrate, rate = head[2] >> 4, (head[2] >> 2) & 3
+    if layer == 0:  # ADTS (AAC) has a 12-bit sync word and layer 0
+        return "audio/aac" if head[1] & 0xF0 == 0xF0 else None
+    if version != 1 and bitrate != 15 and rate != 3:
         return "audio/mpeg"
-    if len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
-        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 3
-        if layer == 0:  # ADTS (AAC) has a 12-bit sync word and layer 0
-            return "audio/aac" if head[1] & 0xF0 == 0xF0 else None
-        if version != 1 and bitrate != 15 and rate != 3:
-            return "audio/mpeg"
     return None

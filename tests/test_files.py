@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.base import ContentFile
 
+from generations.filetypes import sniff
 from generations.models import Generation, GenerationFile, State
 from generations.sandbox.server import HOSTILE_SVG
 from studio import ledger
@@ -105,3 +106,24 @@ def test_a_file_gone_from_storage_is_a_404_with_a_sentence(alice, alice_client) 
     response = alice_client.get(f"/g/{job.code}/files/0")
     assert response.status_code == 404
     assert "no longer exists (a file removed from the studio's storage" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("head", "mime"),
+    [
+        (b"GIF87a" + bytes(8), "image/gif"),
+        (b"\x00\x00\x00\x1cftypavif" + bytes(8), "image/avif"),
+        (b"\x00\x00\x00\x1cftypheic" + bytes(8), "image/heic"),
+        (b"\x00\x00\x00\x1cftypM4A " + bytes(8), "audio/mp4"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", None),  # RIFF, but neither WebP nor WAV
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", "video/x-matroska"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", None),  # EBML, but neither kind
+        (b"\xff\xf1\x50\x80" + bytes(8), "audio/aac"),  # ADTS
+        (b"\xff\xe2\x90\x64" + bytes(8), "audio/mpeg"),  # MPEG 2.5, layer 3
+        (b"\xff\xea\x90\x64" + bytes(8), None),  # version bits 01 are reserved
+        (b"\xff\xfb\xf0\x64" + bytes(8), None),  # bitrate index 15 is not a frame
+        (b"\xff\xfb", None),  # too short for a frame header
+    ],
+)
+def test_it_sniffs_every_kind_it_names(head: bytes, mime: str | None) -> None:
+    assert sniff(head) == mime

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,63 +176,82 @@ def _as_list(param: Param, value: Any, what: str) -> list[Any]:
     return list(value)
 
 
+def _text(param: Param, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _Invalid(f"{param.label} must be text.")
+    return raw
+
+
+def _choice(param: Param, raw: Any) -> str:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _fmt(raw)
+    if not isinstance(raw, str):
+        raise _Invalid(f"{param.label} must be one of: {', '.join(param.choices)}.")
+    return raw.strip()
+
+
+def _number(convert: Callable[[Any], Any], what: str) -> Callable[[Param, Any], Any]:
+    def coerce(param: Param, raw: Any) -> Any:
+        try:
+            return convert(raw)
+        except (TypeError, ValueError):
+            raise _Invalid(f"{param.label} must be {what}.") from None
+
+    return coerce
+
+
+def _link(param: Param, raw: Any) -> str:
+    if not _is_url(raw):
+        raise _Invalid(f"{param.label} must be a link starting with http:// or https://.")
+    return raw.strip()
+
+
+def _links(param: Param, raw: Any) -> list[str]:
+    items = raw.split() if isinstance(raw, str) and not raw.lstrip().startswith("[") else raw
+    urls = _as_list(param, items, "image links")
+    for number, url in enumerate(urls, start=1):
+        if not _is_url(url):
+            raise _Invalid(
+                f"Image {number} in {param.label} must be a link starting with http:// or https://."
+            )
+    return [url.strip() for url in urls]
+
+
+def _rows(what: str, each: str, needs: str) -> Callable[[Param, Any], list[dict[str, Any]]]:
+    def coerce(param: Param, raw: Any) -> list[dict[str, Any]]:
+        rows = _as_list(param, raw, what)
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, Mapping):
+                raise _Invalid(f"{each} {number} must have {needs}.")
+        return [dict(row) for row in rows]
+
+    return coerce
+
+
+# How a form or JSON value becomes each kind of param's value (each raises _Invalid).
+_COERCE: dict[str, Callable[[Param, Any], Any]] = {
+    "text": _text,
+    "longtext": _text,
+    "choice": _choice,
+    "int": _number(_to_int, "a whole number"),
+    "float": _number(_to_float, "a number"),
+    "bool": _number(_to_bool, "true or false"),
+    "image_url": _link,
+    "video_url": _link,
+    "audio_url": _link,
+    "image_urls": _links,
+    "dialogue": _rows("lines", "Line", "a text and an optional voice"),
+    "multi_prompt": _rows("shots", "Shot", "a prompt and a duration"),
+    "json": _load_json,
+}
+
+
 def _coerce(param: Param, raw: Any) -> Any:
     """Convert a form or JSON value to the param's type; raises _Invalid."""
-    kind = param.kind
-    label = param.label
-    if kind in ("text", "longtext"):
-        if not isinstance(raw, str):
-            raise _Invalid(f"{label} must be text.")
-        return raw
-    if kind == "choice":
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return _fmt(raw)
-        if not isinstance(raw, str):
-            raise _Invalid(f"{label} must be one of: {', '.join(param.choices)}.")
-        return raw.strip()
-    if kind == "int":
-        try:
-            return _to_int(raw)
-        except (TypeError, ValueError):
-            raise _Invalid(f"{label} must be a whole number.") from None
-    if kind == "float":
-        try:
-            return _to_float(raw)
-        except (TypeError, ValueError):
-            raise _Invalid(f"{label} must be a number.") from None
-    if kind == "bool":
-        try:
-            return _to_bool(raw)
-        except ValueError:
-            raise _Invalid(f"{label} must be true or false.") from None
-    if kind in ("image_url", "video_url", "audio_url"):
-        if not _is_url(raw):
-            raise _Invalid(f"{label} must be a link starting with http:// or https://.")
-        return raw.strip()
-    if kind == "image_urls":
-        items = raw.split() if isinstance(raw, str) and not raw.lstrip().startswith("[") else raw
-        urls = _as_list(param, items, "image links")
-        for number, url in enumerate(urls, start=1):
-            if not _is_url(url):
-                raise _Invalid(
-                    f"Image {number} in {label} must be a link starting with http:// or https://."
-                )
-        return [url.strip() for url in urls]
-    if kind == "dialogue":
-        lines = _as_list(param, raw, "lines")
-        for number, line in enumerate(lines, start=1):
-            if not isinstance(line, Mapping):
-                raise _Invalid(f"Line {number} must have a text and an optional voice.")
-        return [dict(line) for line in lines]
-    if kind == "multi_prompt":
-        shots = _as_list(param, raw, "shots")
-        for number, shot in enumerate(shots, start=1):
-            if not isinstance(shot, Mapping):
-                raise _Invalid(f"Shot {number} must have a prompt and a duration.")
-        return [dict(shot) for shot in shots]
-    if kind == "json":
-        return _load_json(param, raw)
-    raise _Invalid(f"{label} has an unknown kind {kind!r}.")  # pragma: no cover
+    coerce = _COERCE.get(param.kind)
+    if coerce is None:  # pragma: no cover
+        raise _Invalid(f"{param.label} has an unknown kind {param.kind!r}.")
+    return coerce(param, raw)
 
 
 def _check_text(param: Param, text: str, what: str) -> None:
