@@ -52,7 +52,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from generations import catalog, client
 from generations.sandbox import media
-from generations.sandbox.state import State, TaskRow
+from generations.sandbox.state import SandboxStore, TaskRow
 
 logger = logging.getLogger("generations.sandbox")
 
@@ -83,16 +83,19 @@ def _dialect(spec: catalog.ModelSpec, task: TaskRow) -> str:
     return (task.faults or {}).get("shape") or dialect_for(spec)
 
 
+# The dialect a model answers in: its own where the docs show one for it, else its route's.
+DIALECT_BY_SLUG = {
+    "suno": "flat-task_id",  # the Suno generate docs
+    "minimax-music": "msg-taskId",
+}
+DIALECT_BY_ROUTE = {
+    "videos/generations": "flat-id",  # the manual's "Response Format" example is kling-3's
+    "images/tools/remove-bg": "envelope-no-status",  # the remove-bg example has no status
+}
+
+
 def dialect_for(spec: catalog.ModelSpec) -> str:
-    if spec.kind == "video" and spec.route == "videos/generations":
-        return "flat-id"  # the manual's "Response Format" example is kling-3's
-    if spec.slug == "suno":
-        return "flat-task_id"  # the Suno generate docs
-    if spec.slug == "minimax-music":
-        return "msg-taskId"
-    if spec.route == "images/tools/remove-bg":
-        return "envelope-no-status"  # the remove-bg example has no status
-    return "envelope"
+    return DIALECT_BY_SLUG.get(spec.slug) or DIALECT_BY_ROUTE.get(spec.route, "envelope")
 
 
 @dataclass
@@ -253,7 +256,7 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig, base_url: Callable[[], str]) -> None:
         self.config = config
-        self.state = State(config.state_dir, starting_balance=config.starting_balance)
+        self.state = SandboxStore(config.state_dir, starting_balance=config.starting_balance)
         self.limiter = RateLimiter(config.rate_limit, config.rate_window)
         self.random = random.Random(config.seed)
         self.base_url = base_url
@@ -422,90 +425,7 @@ class Sandbox:
         return float(text) if "." in text else value
 
     def _make_files(self, spec: catalog.ModelSpec, task: TaskRow) -> list[str]:
-        body = task.request
-        seed = body.get("seed")
-        seed = int(seed) if isinstance(seed, int | float) and not isinstance(seed, bool) else None
-        seed = (
-            seed if seed is not None else int(hashlib.sha256(task.id.encode()).hexdigest()[:8], 16)
-        )
-        prompt = str(body.get("prompt") or body.get("gpt_description_prompt") or spec.name)
-        outputs: list[tuple[str, bytes]] = []
-        count = max(1, spec.expected_results(body))
-        if spec.route == "images/tools/remove-bg":
-            outputs.append(("cutout.png", media.remove_background(self._download(body["image"]))))
-        elif spec.route == "images/tools/upscale":
-            outputs.append(("upscaled.png", media.upscale(self._download(body["image"]))))
-        elif spec.route == "images/tools/face-swap":
-            fmt = str(body.get("output_format") or "jpeg")
-            data = media.face_swap(
-                self._download(body["image"]),
-                self._download(body["face_image"]),
-                target_index=int(body.get("target_index") or 0),
-                fmt=fmt,
-            )
-            outputs.append((f"swap.{'jpg' if fmt == 'jpeg' else fmt}", data))
-        elif spec.route == "videos/tools/bg-remover":
-            background = body.get("background_image")
-            outputs.append(
-                (
-                    "video.mp4",
-                    media.remove_video_background(
-                        self._download(body["video"]),
-                        self._download(background) if background else None,
-                    ),
-                )
-            )
-        elif spec.output == "image":
-            aspect = str(body.get("aspect_ratio") or "1:1")
-            for i in range(count):
-                outputs.append(
-                    (
-                        f"image-{i + 1}.png",
-                        media.make_image(prompt, aspect_ratio=aspect, seed=seed, variant=i),
-                    )
-                )
-        elif spec.output == "video":
-            seconds = _video_seconds(body)
-            sound = any(
-                bool(body.get(k)) for k in ("sound", "generateAudio", "generate_audio_switch")
-            )
-            if "sound" in body or spec.slug == "kling-3":
-                sound = bool(body.get("sound", True))
-            outputs.append(
-                (
-                    "video.mp4",
-                    media.make_video(
-                        prompt,
-                        seconds=seconds,
-                        aspect_ratio=str(body.get("aspect_ratio") or "16:9"),
-                        sound=sound,
-                        seed=seed,
-                        long_side=self.config.video_long_side,
-                    ),
-                )
-            )
-        elif spec.kind == "speech":
-            lines = body.get("dialogue") or []
-            text = "\n".join(str(line.get("text", "")) for line in lines if isinstance(line, dict))
-            voices = [
-                str(line.get("voice") or "narrator") for line in lines if isinstance(line, dict)
-            ]
-            outputs.append(
-                (
-                    "speech.mp3",
-                    media.make_audio("dialogue", text=text, seed=seed, fmt="mp3", voices=voices),
-                )
-            )
-        else:  # music: Suno returns two variations
-            for i in range(count):
-                outputs.append(
-                    (
-                        f"track-{i + 1}.mp3",
-                        media.make_audio(
-                            "music", text=prompt, seconds=12.0, seed=seed + i, fmt="mp3"
-                        ),
-                    )
-                )
+        outputs = maker_for(spec)(self, Job.of(spec, task))
         names = []
         for name, data in outputs:
             path = self.state.file_path(task.id, name)
@@ -737,6 +657,137 @@ class MediaFailure(Exception):
 
 class FileExpired(Exception):
     pass
+
+
+# --------------------------------------------------------------------------------------------
+# Makers: how a task's files are made, chosen by data (maker_for) rather than by model
+# --------------------------------------------------------------------------------------------
+
+Outputs = list[tuple[str, bytes]]  # (file name, contents), in the order the task lists them
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a maker needs of a task: its request, and the seed, prompt and number of results
+    worked out from it the same way for every route."""
+
+    spec: catalog.ModelSpec
+    body: dict
+    seed: int
+    prompt: str
+    count: int
+
+    @classmethod
+    def of(cls, spec: catalog.ModelSpec, task: TaskRow) -> Job:
+        body = task.request
+        seed = body.get("seed")
+        seed = int(seed) if isinstance(seed, int | float) and not isinstance(seed, bool) else None
+        if seed is None:  # the task's own: a task made again (after a restart) is the same
+            seed = int(hashlib.sha256(task.id.encode()).hexdigest()[:8], 16)
+        prompt = str(body.get("prompt") or body.get("gpt_description_prompt") or spec.name)
+        return cls(spec, body, seed, prompt, count=max(1, spec.expected_results(body)))
+
+
+Maker = Callable[[Sandbox, Job], Outputs]
+
+
+def _cutout(sandbox: Sandbox, job: Job) -> Outputs:
+    return [("cutout.png", media.remove_background(sandbox._download(job.body["image"])))]
+
+
+def _upscaled(sandbox: Sandbox, job: Job) -> Outputs:
+    return [("upscaled.png", media.upscale(sandbox._download(job.body["image"])))]
+
+
+def _face_swapped(sandbox: Sandbox, job: Job) -> Outputs:
+    fmt = str(job.body.get("output_format") or "jpeg")
+    data = media.face_swap(
+        sandbox._download(job.body["image"]),
+        sandbox._download(job.body["face_image"]),
+        target_index=int(job.body.get("target_index") or 0),
+        fmt=fmt,
+    )
+    return [(f"swap.{'jpg' if fmt == 'jpeg' else fmt}", data)]
+
+
+def _video_background_replaced(sandbox: Sandbox, job: Job) -> Outputs:
+    background = job.body.get("background_image")
+    data = media.remove_video_background(
+        sandbox._download(job.body["video"]),
+        sandbox._download(background) if background else None,
+    )
+    return [("video.mp4", data)]
+
+
+def _images(sandbox: Sandbox, job: Job) -> Outputs:
+    aspect = str(job.body.get("aspect_ratio") or "1:1")
+    return [
+        (
+            f"image-{i + 1}.png",
+            media.make_image(job.prompt, aspect_ratio=aspect, seed=job.seed, variant=i),
+        )
+        for i in range(job.count)
+    ]
+
+
+# Models whose video has sound unless the request says "sound": false.
+SOUND_UNLESS_OFF = frozenset({"kling-3"})
+
+
+def _video(sandbox: Sandbox, job: Job) -> Outputs:
+    body = job.body
+    sound = any(bool(body.get(k)) for k in ("sound", "generateAudio", "generate_audio_switch"))
+    if "sound" in body or job.spec.slug in SOUND_UNLESS_OFF:
+        sound = bool(body.get("sound", True))
+    data = media.make_video(
+        job.prompt,
+        seconds=_video_seconds(body),
+        aspect_ratio=str(body.get("aspect_ratio") or "16:9"),
+        sound=sound,
+        seed=job.seed,
+        long_side=sandbox.config.video_long_side,
+    )
+    return [("video.mp4", data)]
+
+
+def _speech(sandbox: Sandbox, job: Job) -> Outputs:
+    lines = [line for line in job.body.get("dialogue") or [] if isinstance(line, dict)]
+    text = "\n".join(str(line.get("text", "")) for line in lines)
+    voices = [str(line.get("voice") or "narrator") for line in lines]
+    data = media.make_audio("dialogue", text=text, seed=job.seed, fmt="mp3", voices=voices)
+    return [("speech.mp3", data)]
+
+
+def _music(sandbox: Sandbox, job: Job) -> Outputs:
+    """One track per result (Suno returns two variations), each with the next seed."""
+    return [
+        (
+            f"track-{i + 1}.mp3",
+            media.make_audio("music", text=job.prompt, seconds=12.0, seed=job.seed + i, fmt="mp3"),
+        )
+        for i in range(job.count)
+    ]
+
+
+# The tools, one maker per route; every other model by what it makes (then by kind), so a model
+# added on an existing route, or on a new route for images or video, needs no code here.
+MAKERS_BY_ROUTE: dict[str, Maker] = {
+    "images/tools/remove-bg": _cutout,
+    "images/tools/upscale": _upscaled,
+    "images/tools/face-swap": _face_swapped,
+    "videos/tools/bg-remover": _video_background_replaced,
+}
+MAKERS_BY_OUTPUT: dict[str, Maker] = {"image": _images, "video": _video}
+MAKERS_BY_KIND: dict[str, Maker] = {"speech": _speech}
+
+
+def maker_for(spec: catalog.ModelSpec) -> Maker:
+    """The maker of a model's files: by route, else by output, else by kind; else music."""
+    return (
+        MAKERS_BY_ROUTE.get(spec.route)
+        or MAKERS_BY_OUTPUT.get(spec.output)
+        or MAKERS_BY_KIND.get(spec.kind, _music)
+    )
 
 
 def _video_seconds(body: dict) -> float:

@@ -80,7 +80,10 @@ class TaskRow:
         return cls(**data)
 
 
-class State:
+class SandboxStore:
+    """The sandbox's store of accounts, tasks and result files (a task's progress is in its
+    TaskRow; this is not a state machine like the studio's Generation.State)."""
+
     def __init__(self, directory: Path, *, starting_balance: int) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from generations.sandbox.state import State
+from generations.sandbox.state import SandboxStore as State
 
 
 class Command(BaseCommand):
