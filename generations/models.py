@@ -375,6 +375,16 @@ class Generation(models.Model):
             "adopt", upstream_task_id=task_id, accepted_at=now, next_check_at=now, waiting_note=""
         )
 
+    def follow_bill_of(self, task_id: str) -> bool:
+        """A job canceled while it may have been sent, whose create's answer never came: the
+        upstream showed `task_id` is its request, so its bill is that task's (looked up now).
+        The state stays canceled; only what it is followed for is known at last."""
+        return bool(
+            Generation.objects.filter(
+                pk=self.pk, state=State.CANCELED, billing_open=True, upstream_task_id__isnull=True
+            ).update(upstream_task_id=task_id, next_check_at=timezone.now())
+        )
+
     def schedule_look(self, at, **seen) -> bool:
         """When to look it up next (and what the last look saw), while it is still followed."""
         return bool(

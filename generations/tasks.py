@@ -516,8 +516,12 @@ def _give_up_at(generation: Generation):
 def reconcile(generation: Generation, task_id: str) -> bool:
     """An unconfirmed job (its create's answer was lost) and a task id a callback named: adopt
     the task only if the upstream itself, looked up with our key, shows it is this job's
-    request. Nothing in the callback is believed."""
-    if generation.state not in TRANSITIONS["adopt"][0] or not generation.request_body:
+    request. Nothing in the callback is believed. A job canceled meanwhile (followed for its
+    bill) is not adopted but learns its task, so it is billed what the upstream charges."""
+    bill_only = generation.state == State.CANCELED and generation.billing_open
+    if not (generation.state in TRANSITIONS["adopt"][0] or bill_only):
+        return False
+    if not generation.request_body:
         return False
     if Generation.objects.filter(upstream_task_id=task_id).exists():
         return False
@@ -529,7 +533,10 @@ def reconcile(generation: Generation, task_id: str) -> bool:
     seen = {k: v for k, v in (task.raw.get("request") or {}).items() if k != "callback_url"}
     if sent != seen:
         return False
-    adopted = generation.adopt(task.task_id)
+    if bill_only:  # canceled meanwhile: the task's charge is its bill
+        adopted = generation.follow_bill_of(task.task_id)
+    else:
+        adopted = generation.adopt(task.task_id)
     if adopted:
         kick_poller()
     return adopted

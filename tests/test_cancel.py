@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from generations import ratelimit, tasks
@@ -123,6 +124,38 @@ def test_a_canceled_unconfirmed_job_keeps_its_hold_until_its_deadline(alice, ups
     generation.refresh_from_db()
     assert not generation.billing_open
     assert ledger.job_cost(generation) == 0
+
+
+def test_a_canceled_unconfirmed_job_named_by_a_late_callback_is_billed_what_was_charged(
+    alice, upstream
+) -> None:
+    """Its create's answer was lost, it was canceled, then the upstream calls back naming its
+    task: the studio checks the task is this job's and settles to what the upstream charged
+    (before, the callback was ignored for a canceled job and its hold came back, while the
+    upstream charged it; found by the ledger state machine)."""
+    generation = new_job(alice, "a kite [sandbox:lost,credits=7]")
+    tasks.submit(generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == State.UNKNOWN
+    assert generation.cancel()
+    (task_id,) = upstream.sandbox.state._execute("SELECT id FROM tasks").fetchone()
+    hook = f"/callbacks/{generation.code}/{generation.callback_token}"
+    response = Client().post(
+        hook, {"code": 200, "data": {"task_id": task_id}}, content_type="application/json"
+    )
+    assert response.status_code == 204
+    generation.refresh_from_db()
+    assert generation.upstream_task_id == task_id
+    for _ in range(300):  # the poller follows its bill until the upstream has finished it
+        generation.refresh_from_db()
+        if not generation.billing_open:
+            break
+        Generation.objects.filter(pk=generation.pk).update(next_check_at=timezone.now())
+        tasks.check(generation.pk)
+        time.sleep(0.05)
+    assert generation.state == State.CANCELED
+    assert not generation.billing_open
+    assert ledger.job_cost(generation) == charged_upstream(upstream) == 7  # was released: 0
 
 
 def test_a_queued_cancel_releases_at_once(alice, upstream) -> None:

@@ -3,14 +3,22 @@ charge, fail, cancel before and after sending, bill a canceled job, duplicate de
 crash in the middle of a step, look-ups, callbacks delivered once or several times, the sweep)
 and checks the ledger's invariants after every step.
 
+Sending runs the studio's own worker (`tasks.submit`): the upstream accepts the job, refuses it
+(429), takes it but its answer is lost, or the worker is killed before or after the request
+left; a person may cancel while the job waits for its rate-limit slot. A late callback may name
+a task whose create's answer the studio never got.
+
 Look-ups, callbacks and the sweep run the studio's own code (`tasks.check`, the callback view,
 `tasks.sweep`); only the upstream's answer is chosen by Hypothesis: still running, succeeded or
 failed with any charge, gone (404) or busy (503)."""
 
 from __future__ import annotations
 
+import itertools
+from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -33,6 +41,9 @@ CHARGES = st.one_of(
     st.sampled_from([None, "not a number", -1, Decimal(0)]),
 )
 LIMIT = Decimal(200)
+BASE_URL = "https://upstream.invalid/api/v1/"
+TASK_IDS = itertools.count(1)
+OUTCOMES = st.sampled_from(["accepted", "refused", "lost", "killed_before", "killed_after"])
 # What the upstream says when the studio looks a task up.
 ANSWERS = st.one_of(
     st.just(("running", None)),
@@ -54,6 +65,8 @@ class Upstream:
 
     answer: tuple = ("running", None)
     final: dict[str, tuple] = {}
+    created: dict[str, dict] = {}  # every task the upstream has, by id: the body it was sent
+    outcome: str = "accepted"  # what the next create does (set by the rule that sends)
 
     @classmethod
     def end(cls, task_id: str, word: str, charge=None) -> tuple:
@@ -73,7 +86,24 @@ class Upstream:
         urls = ["https://upstream.example/result.png"] if word == "succeeded" else []
         # The task as the client reads it off the wire, whatever the charge looks like.
         body = {"task_id": task_id, "status": words[word], "consumed_credits": charge}
+        body["request"] = cls.created.get(task_id, {})
         return client.parse_task({"code": 200, "data": {**body, "response": urls}})
+
+    @classmethod
+    def create_task(cls, account, route: str, body: dict) -> client.Task:
+        """Takes a slot (as the real client does first), then does what `outcome` says."""
+        account.limiter(account.rate_key, account.member)
+        if cls.outcome == "killed_before":
+            raise Crash  # the worker died before the request left: the upstream has nothing
+        if cls.outcome == "refused":
+            raise client.UpstreamError(client.RATE_LIMIT, "Slow down.", status=429)
+        task_id = f"task-{next(TASK_IDS)}"  # unique over every run (they share a database)
+        cls.created[task_id] = dict(body)
+        if cls.outcome == "lost":
+            raise client.UpstreamError(client.TIMEOUT_ERROR, "No answer.", ambiguous=True)
+        if cls.outcome == "killed_after":
+            raise Crash  # it left, the upstream has it, and the worker died before recording
+        return client.parse_task({"code": 200, "data": {"task_id": task_id, "status": "QUEUED"}})
 
     @staticmethod
     def download(url: str, **kwargs) -> client.Download:
@@ -96,6 +126,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.jobs: list[Generation] = []
         self.resolved: dict[int, list[tuple]] = {}
+        Upstream.final, Upstream.created = {}, {}  # each run its own upstream
 
     def _job(self, index: int) -> Generation | None:
         if not self.jobs:
@@ -111,7 +142,8 @@ class LedgerMachine(RuleBasedStateMachine):
             with transaction.atomic():
                 job = Generation.objects.create(
                     workspace=self.workspace, user=self.user, model_slug="flux-2",
-                    kind="image", params={}, estimate=estimate, token=f"t{len(self.jobs)}",
+                    kind="image", params={"prompt": f"job {len(self.jobs)}"},
+                    estimate=estimate, token=f"t{len(self.jobs)}",
                 )  # fmt: skip
                 ledger.hold(job)
         except ledger.BudgetExceeded:
@@ -121,12 +153,58 @@ class LedgerMachine(RuleBasedStateMachine):
         self.jobs.append(job)
 
     @precondition(lambda self: self.jobs)
-    @rule(index=st.integers(min_value=0))
-    def send(self, index: int) -> None:
-        job = self._job(index)
-        Generation.objects.filter(pk=job.pk, state=State.QUEUED).update(
-            state=State.RUNNING, upstream_task_id=f"task-{job.pk}"
+    @rule(index=st.integers(min_value=0), outcome=OUTCOMES, cancel_in_wait=st.booleans())
+    def send(self, index: int, outcome: str, cancel_in_wait: bool) -> None:
+        """A worker sends a queued job (the studio's `tasks.submit`); perhaps the person cancels
+        while it waits for its rate-limit slot, perhaps the worker is killed on either side of
+        the request."""
+        queued = list(
+            Generation.objects.filter(pk__in=[job.pk for job in self.jobs], state=State.QUEUED)
         )
+        if not queued:
+            return
+        job = queued[index % len(queued)]
+        Upstream.outcome = outcome
+
+        def wait_for_slot(rate_key: str, member) -> None:
+            if cancel_in_wait:
+                Generation.objects.get(pk=job.pk).cancel()
+
+        account = client.Account(base_url=BASE_URL, api_key="aio_machine", limiter=wait_for_slot)
+        # Crash: the worker is gone; the sweep finds what it left.
+        with mock.patch.object(tasks, "_account", return_value=account), suppress(Crash):
+            tasks.submit(job.pk)
+
+    @precondition(lambda self: self.jobs)
+    @rule(index=st.integers(min_value=0), answer=ANSWERS)
+    def late_callback(self, index: int, answer: tuple) -> None:
+        """The upstream calls back about a task whose create's answer the studio never got:
+        the callback names it (the studio checks it with the upstream before believing it)."""
+        unnamed = Generation.objects.filter(
+            pk__in=[job.pk for job in self.jobs], upstream_task_id__isnull=True
+        ).exclude(request_body__isnull=True)
+        candidates = [
+            (job, task_id)
+            for job in unnamed.order_by("pk")
+            for task_id, body in Upstream.created.items()
+            if body == job.request_body
+        ]
+        if not candidates:
+            return
+        job, task_id = candidates[index % len(candidates)]
+        # The task calls back, so it is not gone; the service may be too busy to be asked.
+        Upstream.answer = ("running", None) if answer[0] == "gone" else answer
+        url = reverse("callback", args=[job.code, job.callback_token])
+        response = Client().post(
+            url, {"task_id": task_id, "status": "SUCCESS"}, content_type="application/json"
+        )
+        assert response.status_code == 204
+        job.refresh_from_db()
+        if (job.active or job.billing_open) and answer[0] != "busy":
+            # Still waited for, or followed for its bill: the task is the job's from now on, so
+            # what the upstream charges for it is the job's bill, whenever it ends.
+            assert job.upstream_task_id == task_id, (job.state, job.billing_open)
+        tasks.check(job.pk)
 
     @precondition(lambda self: self.jobs)
     @rule(index=st.integers(min_value=0), charge=CHARGES)
@@ -222,7 +300,12 @@ class LedgerMachine(RuleBasedStateMachine):
         job = self._job(index)
         Upstream.answer = answer
         long_ago = timezone.now() - timedelta(hours=3)
-        Generation.objects.filter(pk=job.pk).update(accepted_at=long_ago)
+        Generation.objects.filter(pk=job.pk).update(accepted_at=long_ago, submitted_at=long_ago)
+        Generation.objects.filter(pk=job.pk, next_check_at__isnull=False).exclude(
+            state=State.RUNNING
+        ).update(next_check_at=long_ago)  # an unconfirmed job past its wait
+        # Followed for its bill past the day it waits for the upstream to say.
+        Generation.objects.filter(pk=job.pk, billing_open=True).update(finished_at=long_ago)
         tasks.sweep()
         if job.upstream_task_id and answer[0] in ("succeeded", "failed"):
             # The upstream ends it later, asked or not (and charges what it ends).
@@ -281,10 +364,12 @@ def test_it_keeps_the_ledger_sound_whatever_happens(monkeypatch) -> None:
     monkeypatch.setattr(client, "get_task", Upstream.get_task)
     monkeypatch.setattr(client, "download", Upstream.download)
     monkeypatch.setattr(tasks, "kick_poller", lambda: None)  # the rules play the poller
-    monkeypatch.setattr(Upstream, "final", {})
+    monkeypatch.setattr(client, "create_task", Upstream.create_task)
+    monkeypatch.setattr(tasks, "async_task", lambda *args, **kwargs: None)  # rules are workers
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
     LedgerMachine.TestCase.settings = settings(
-        max_examples=25,
-        stateful_step_count=25,
+        max_examples=30,
+        stateful_step_count=30,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from generations.sandbox.state import SandboxStore as State
+from generations.sandbox.state import SandboxStore
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--restore", action="store_true", help="make a revoked key valid again")
 
     def handle(self, *args, key: str, topup, set_balance, revoke, restore, **options) -> None:
-        state = State(
+        state = SandboxStore(
             settings.VAR_DIR / "sandbox", starting_balance=settings.SANDBOX["starting_balance"]
         )
         if topup:
