@@ -452,6 +452,9 @@ def charged_words(consumed) -> str:
 
 
 def sweep() -> None:
+    """Ends honestly what got stuck. Scheduled every minute by the data migration
+    generations/migrations/0003_sweep_schedule.py (a django-q2 Schedule row; `manage.py
+    qcluster` runs it)."""
     now = timezone.now()
     # Queued but never picked up (the enqueue was lost with a crashed web process).
     for pk in Generation.objects.filter(

@@ -259,22 +259,7 @@ def _paint(
         sea = sea + sun * 0.45 * glint * (0.4 + 0.6 * crest)
         img[y0:] = sea
     elif style == "abstract":
-        for _ in range(int(rng.integers(12, 24))):
-            colour = palette[int(rng.integers(0, len(palette)))]
-            colour = _mix(colour, (255,) * 3, rng.uniform(0, 0.35))
-            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-            r = min(w, h) * rng.uniform(0.04, 0.22)
-            x0, x1 = int(max(0, cx - r - 2)), int(min(w, cx + r + 2))
-            y0, y1 = int(max(0, cy - r - 2)), int(min(h, cy + r + 2))
-            if x1 <= x0 or y1 <= y0:
-                continue
-            d = np.sqrt((xs[:, x0:x1] - cx) ** 2 + (ys[y0:y1] - cy) ** 2)
-            if rng.random() < 0.3:
-                m = np.clip(1 - np.abs(d - r * 0.85) / (r * 0.08 + 1), 0, 1)
-            else:
-                m = np.clip((r - d) / (r * 0.1 + 1), 0, 1)
-            m = (m * rng.uniform(0.3, 0.7))[..., None]
-            img[y0:y1, x0:x1] += (colour - img[y0:y1, x0:x1]) * m
+        _abstract(img, palette, rng, xs, ys)
 
     # A soft vignette ties it together.
     vx, vy = (xs / w - 0.5) * 2, (ys / h - 0.5) * 2
@@ -282,25 +267,52 @@ def _paint(
     picture = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
     if style == "city":
-        draw = ImageDraw.Draw(picture)
-        lights = _mix(palette[2], (255, 240, 180), 0.5)
-        for layer in range(2):
-            shade = _mix(palette[0], (0, 0, 0), 0.55 + 0.3 * layer)
-            x = -rng.uniform(0, w * 0.05)
-            while x < w:
-                bw = w * rng.uniform(0.05, 0.12)
-                top = h * (rng.uniform(0.25, 0.6) + 0.12 * layer)
-                draw.rectangle((x, top, x + bw, h), fill=tuple(int(v) for v in shade))
-                step = max(4.0, min(w, h) / 45)
-                for wy in np.arange(top + step, h - step, step * 1.6):
-                    for wx in np.arange(x + step * 0.7, x + bw - step, step * 1.4):
-                        if rng.random() < 0.35 + 0.2 * layer:
-                            draw.rectangle(
-                                (wx, wy, wx + step * 0.6, wy + step * 0.8),
-                                fill=tuple(int(v) for v in _mix(shade, lights, 0.85)),
-                            )
-                x += bw + w * rng.uniform(0, 0.02)
+        _city(picture, palette, rng)
     return picture
+
+
+def _abstract(img: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, xs, ys) -> None:
+    """Overlapping soft discs and rings in the palette's colours, painted into `img`."""
+    h, w = img.shape[:2]
+    for _ in range(int(rng.integers(12, 24))):
+        colour = palette[int(rng.integers(0, len(palette)))]
+        colour = _mix(colour, (255,) * 3, rng.uniform(0, 0.35))
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = min(w, h) * rng.uniform(0.04, 0.22)
+        x0, x1 = int(max(0, cx - r - 2)), int(min(w, cx + r + 2))
+        y0, y1 = int(max(0, cy - r - 2)), int(min(h, cy + r + 2))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        d = np.sqrt((xs[:, x0:x1] - cx) ** 2 + (ys[y0:y1] - cy) ** 2)
+        if rng.random() < 0.3:
+            m = np.clip(1 - np.abs(d - r * 0.85) / (r * 0.08 + 1), 0, 1)
+        else:
+            m = np.clip((r - d) / (r * 0.1 + 1), 0, 1)
+        m = (m * rng.uniform(0.3, 0.7))[..., None]
+        img[y0:y1, x0:x1] += (colour - img[y0:y1, x0:x1]) * m
+
+
+def _city(picture: Image.Image, palette: list[np.ndarray], rng: np.random.Generator) -> None:
+    """Two rows of dark towers with lit windows, drawn over `picture`."""
+    w, h = picture.size
+    draw = ImageDraw.Draw(picture)
+    lights = _mix(palette[2], (255, 240, 180), 0.5)
+    for layer in range(2):
+        shade = _mix(palette[0], (0, 0, 0), 0.55 + 0.3 * layer)
+        x = -rng.uniform(0, w * 0.05)
+        while x < w:
+            bw = w * rng.uniform(0.05, 0.12)
+            top = h * (rng.uniform(0.25, 0.6) + 0.12 * layer)
+            draw.rectangle((x, top, x + bw, h), fill=tuple(int(v) for v in shade))
+            step = max(4.0, min(w, h) / 45)
+            for wy in np.arange(top + step, h - step, step * 1.6):
+                for wx in np.arange(x + step * 0.7, x + bw - step, step * 1.4):
+                    if rng.random() < 0.35 + 0.2 * layer:
+                        draw.rectangle(
+                            (wx, wy, wx + step * 0.6, wy + step * 0.8),
+                            fill=tuple(int(v) for v in _mix(shade, lights, 0.85)),
+                        )
+            x += bw + w * rng.uniform(0, 0.02)
 
 
 def make_image(
