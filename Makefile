@@ -51,6 +51,7 @@ run: prerequisites $(VENV)/.installed
 lint: prerequisites $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	DEBUG=1 $(BIN)/mypy
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
@@ -72,4 +73,4 @@ lock: | $(BIN)/python
 	  $(BIN)/python -m pip freeze --exclude-editable ) > requirements.lock
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from studio.models import Membership
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def manager_membership(request: HttpRequest) -> Membership:
+
+class StudioRequest(HttpRequest):
+    """A request once the studio's middleware has run: the workspace membership it acts in
+    (None for a visitor or someone in no workspace). Views behind login_required take it."""
+
+    membership: Membership | None
+    user: User
+
+
+def manager_membership(request: StudioRequest) -> Membership:
     """The current membership if it manages the workspace (owner or admin); else 404."""
     membership = request.membership
     if not membership or not membership.can_manage:
@@ -17,7 +30,7 @@ def manager_membership(request: HttpRequest) -> Membership:
     return membership
 
 
-def require_spender(request: HttpRequest) -> Membership:
+def require_spender(request: StudioRequest) -> Membership:
     """The current membership if it may run jobs and spend credits (owners, admins, members);
     viewers browse, and for them the page does not exist."""
     membership = request.membership
@@ -26,7 +39,7 @@ def require_spender(request: HttpRequest) -> Membership:
     return membership
 
 
-def safe_next(request: HttpRequest, default: str = "") -> str:
+def safe_next(request: StudioRequest, default: str = "") -> str:
     """The `next` a form or link asked to go to, if it is a path on this site; else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -34,7 +47,7 @@ def safe_next(request: HttpRequest, default: str = "") -> str:
     return default
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: StudioRequest) -> str:
     """The address of whoever sent the request. Behind STUDIO_TRUSTED_PROXIES reverse proxies,
     the address the nearest of them saw (X-Forwarded-For, counted from the right: entries
     further left are the client's own word, which anyone can forge)."""
@@ -50,6 +63,6 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def axes_client_ip(request: HttpRequest) -> str:
+def axes_client_ip(request: StudioRequest) -> str:
     """django-axes' AXES_CLIENT_IP_CALLABLE: the same address every other throttle uses."""
     return client_ip(request)

@@ -10,6 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django_htmx.http import HttpResponseClientRedirect
 
+from studio.access import StudioRequest
 from studio.models import Membership
 
 
@@ -22,7 +23,7 @@ class WorkspaceMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: StudioRequest) -> HttpResponse:
         def membership() -> Membership | None:
             if not request.user.is_authenticated:
                 return None
@@ -39,7 +40,7 @@ class PermissionsPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: StudioRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
@@ -54,7 +55,7 @@ class HtmxLoginRedirectMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: StudioRequest) -> HttpResponse:
         response = self.get_response(request)
         htmx = getattr(request, "htmx", None)
         if not htmx or response.status_code != 302:
@@ -77,7 +78,7 @@ class HtmxVaryMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: StudioRequest) -> HttpResponse:
         if request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true":
             request.META.pop("HTTP_HX_REQUEST", None)
         response = self.get_response(request)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django_htmx.middleware import HtmxDetails
 
 from generations.models import Generation
+from studio.access import StudioRequest
 
 
-class HtmxHttpRequest(HttpRequest):
+class HtmxHttpRequest(StudioRequest):
     htmx: HtmxDetails
 
 
-def current_workspace(request: HttpRequest):
+def current_workspace(request: StudioRequest):
     """The workspace the signed-in user works in; every lookup below starts from it."""
     membership = request.membership
     if not membership:
@@ -20,7 +21,7 @@ def current_workspace(request: HttpRequest):
     return membership.workspace
 
 
-def get_generation(request: HttpRequest, code) -> Generation:
+def get_generation(request: StudioRequest, code) -> Generation:
     """A generation the user may see, or 404: other workspaces' jobs do not exist here."""
     generation = (
         Generation.objects.visible_to(request.user, request.membership)

@@ -12,13 +12,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 
 from studio import throttle
-from studio.access import client_ip, safe_next
+from studio.access import StudioRequest, client_ip, safe_next
 from studio.forms import SignupForm
 from studio.models import Invitation, Workspace
 
@@ -35,7 +35,7 @@ def _invited(next_url: str) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
+def signup(request: StudioRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("create")
     next_url = safe_next(request)
@@ -92,7 +92,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().post(request, *args, **kwargs)
 
 
-def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+def locked_out(request: StudioRequest, response=None, credentials=None) -> HttpResponse:
     """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): the person is told, in a sentence,
     that sign-in is paused and for how long."""
     minutes = settings.STUDIO_LOGIN_LOCKOUT_MINUTES

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from studio import audit, ledger
-from studio.access import manager_membership
+from studio.access import StudioRequest, manager_membership
 from studio.forms import AdjustForm, BudgetForm, GrantForm
 from studio.models import AuditEvent, Budget, LedgerEntry, Membership, UpstreamCheck, Workspace
 
 
-def _page(request: HttpRequest, membership: Membership, **forms_) -> TemplateResponse:
+def _page(request: StudioRequest, membership: Membership, **forms_) -> TemplateResponse:
     workspace = Workspace.objects.get(pk=membership.workspace_id)
     members = Membership.objects.filter(workspace=workspace).select_related("user", "budget")
     rows = []
@@ -57,13 +57,13 @@ def _upstream_check(workspace: Workspace) -> dict:
 
 @login_required
 @require_GET
-def credits_page(request: HttpRequest) -> HttpResponse:
+def credits_page(request: StudioRequest) -> HttpResponse:
     return _page(request, manager_membership(request))
 
 
 @login_required
 @require_POST
-def pool(request: HttpRequest) -> HttpResponse:
+def pool(request: StudioRequest) -> HttpResponse:
     membership = manager_membership(request)
     enabled = request.POST.get("pool_enabled") == "on"
     Workspace.objects.filter(pk=membership.workspace_id).update(pool_enabled=enabled)
@@ -74,7 +74,7 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def threshold(request: HttpRequest) -> HttpResponse:
+def threshold(request: StudioRequest) -> HttpResponse:
     membership = manager_membership(request)
     raw = request.POST.get("approval_threshold", "").strip()
     if raw and (not raw.isdigit() or int(raw) < 1):
@@ -96,7 +96,7 @@ def threshold(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant(request: HttpRequest) -> HttpResponse:
+def grant(request: StudioRequest) -> HttpResponse:
     membership = manager_membership(request)
     form = GrantForm(request.POST)
     if not form.is_valid():
@@ -113,7 +113,7 @@ def grant(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def adjust(request: HttpRequest) -> HttpResponse:
+def adjust(request: StudioRequest) -> HttpResponse:
     membership = manager_membership(request)
     form = AdjustForm(request.POST)
     if not form.is_valid():
@@ -130,7 +130,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def budget(request: HttpRequest, membership_id: int) -> HttpResponse:
+def budget(request: StudioRequest, membership_id: int) -> HttpResponse:
     admin = manager_membership(request)
     member = get_object_or_404(Membership, pk=membership_id, workspace_id=admin.workspace_id)
     instance = Budget.objects.filter(membership=member).first() or Budget(membership=member)

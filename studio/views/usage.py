@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -14,25 +14,26 @@ from django.views.decorators.http import require_GET
 from generations import catalog
 from generations.models import Generation
 from studio import ledger, usage
+from studio.access import StudioRequest
 from studio.forms import UsageFilters
 from studio.models import Membership
 
 
-def _membership(request: HttpRequest) -> Membership:
+def _membership(request: StudioRequest) -> Membership:
     membership = request.membership
     if not membership:
         raise Http404("No workspace")
     return membership
 
 
-def _scope(request: HttpRequest) -> tuple[Membership, int | None]:
+def _scope(request: StudioRequest) -> tuple[Membership, int | None]:
     """Admins see everyone's usage; members see their own (and the workspace's total)."""
     membership = _membership(request)
     sees_all = membership.can_manage
     return membership, (None if sees_all else request.user.pk)
 
 
-def _report(request: HttpRequest):
+def _report(request: StudioRequest):
     membership, only = _scope(request)
     if membership.can_manage:
         members = usage.member_names(membership.workspace)
@@ -62,7 +63,7 @@ def _query(data: QueryDict, *drop: str) -> str:
 
 @login_required
 @require_GET
-def usage_page(request: HttpRequest) -> HttpResponse:
+def usage_page(request: StudioRequest) -> HttpResponse:
     membership, form, report = _report(request)
     context = {
         "form": form,
@@ -83,7 +84,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def usage_csv(request: HttpRequest) -> HttpResponse:
+def usage_csv(request: StudioRequest) -> HttpResponse:
     _, form, report = _report(request)
     if report is None:
         return HttpResponse("; ".join(str(e) for e in form.errors.values()), status=400)
@@ -110,7 +111,7 @@ def csv_cell(text) -> str:
 
 @login_required
 @require_GET
-def usage_jobs(request: HttpRequest) -> HttpResponse:
+def usage_jobs(request: StudioRequest) -> HttpResponse:
     """The jobs behind a bar: those with ledger entries in the range (and group) asked for."""
     membership, form, report = _report(request)
     if report is None:

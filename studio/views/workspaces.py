@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from generations import client
 from studio import throttle
-from studio.access import manager_membership
+from studio.access import StudioRequest, manager_membership
 from studio.forms import InviteForm, KeyForm, NameForm
 from studio.models import AuditEvent, Invitation, Membership, Role, Workspace
 from studio.secrets import last4
@@ -29,14 +29,14 @@ def _assignable_choices(membership) -> list[tuple[str, str]]:
     return [(value, label) for value, label in Role.choices if membership.can_assign(value)]
 
 
-def _membership(request: HttpRequest) -> Membership:
+def _membership(request: StudioRequest) -> Membership:
     membership = request.membership
     if not membership:
         raise Http404("No workspace")
     return membership
 
 
-def _owner(request: HttpRequest) -> Membership:
+def _owner(request: StudioRequest) -> Membership:
     membership = _membership(request)
     if not membership.is_owner:
         raise Http404("No such page")
@@ -55,13 +55,13 @@ def _owners(workspace_id: int) -> int:
 
 @login_required
 @require_GET
-def workspaces(request: HttpRequest) -> HttpResponse:
+def workspaces(request: StudioRequest) -> HttpResponse:
     return TemplateResponse(
         request, "studio/workspaces.html", {"memberships": _mine(request), "form": NameForm()}
     )
 
 
-def _mine(request: HttpRequest):
+def _mine(request: StudioRequest):
     return (
         Membership.objects.filter(user=request.user, workspace__deleted_at__isnull=True)
         .select_related("workspace")
@@ -71,7 +71,7 @@ def _mine(request: HttpRequest):
 
 @login_required
 @require_POST
-def create_workspace(request: HttpRequest) -> HttpResponse:
+def create_workspace(request: StudioRequest) -> HttpResponse:
     form = NameForm(request.POST)
     if not form.is_valid():
         return TemplateResponse(
@@ -89,7 +89,7 @@ def create_workspace(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch(request: HttpRequest, code) -> HttpResponse:
+def switch(request: StudioRequest, code) -> HttpResponse:
     membership = Membership.objects.filter(
         user=request.user, workspace__code=code, workspace__deleted_at__isnull=True
     ).first()
@@ -105,7 +105,7 @@ def switch(request: HttpRequest, code) -> HttpResponse:
 
 @login_required
 @require_GET
-def workspace(request: HttpRequest) -> HttpResponse:
+def workspace(request: StudioRequest) -> HttpResponse:
     membership = _membership(request)
     ws = Workspace.objects.get(pk=membership.workspace_id)
     choices = _assignable_choices(membership)
@@ -136,7 +136,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def rename(request: HttpRequest) -> HttpResponse:
+def rename(request: StudioRequest) -> HttpResponse:
     membership = _owner(request)
     form = NameForm(request.POST)
     if form.is_valid():
@@ -164,7 +164,7 @@ def _may_change(actor: Membership, target: Membership, new_role: str | None) -> 
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_role(request: StudioRequest, member_id: int) -> HttpResponse:
     actor = manager_membership(request)
     target = get_object_or_404(Membership, pk=member_id, workspace_id=actor.workspace_id)
     new_role = request.POST.get("role", "")
@@ -188,7 +188,7 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_remove(request: StudioRequest, member_id: int) -> HttpResponse:
     actor = manager_membership(request)
     target = get_object_or_404(Membership, pk=member_id, workspace_id=actor.workspace_id)
     with transaction.atomic():
@@ -206,7 +206,7 @@ def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def leave(request: HttpRequest) -> HttpResponse:
+def leave(request: StudioRequest) -> HttpResponse:
     membership = _membership(request)
     with transaction.atomic():
         if membership.is_owner and _owners(membership.workspace_id) == 1:
@@ -223,7 +223,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest) -> HttpResponse:
+def delete(request: StudioRequest) -> HttpResponse:
     membership = _owner(request)
     ws = membership.workspace
     if request.POST.get("confirm", "").strip() != ws.name:
@@ -249,7 +249,7 @@ def _ensure_a_workspace(user) -> None:
 
 @login_required
 @require_POST
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: StudioRequest) -> HttpResponse:
     actor = manager_membership(request)
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -277,7 +277,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def revoke(request: StudioRequest, invitation_id: int) -> HttpResponse:
     actor = manager_membership(request)
     invitation = get_object_or_404(Invitation, pk=invitation_id, workspace_id=actor.workspace_id)
     if not actor.can_assign(invitation.role):
@@ -294,7 +294,7 @@ def revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def accept(request: HttpRequest, token: str) -> HttpResponse:
+def accept(request: StudioRequest, token: str) -> HttpResponse:
     invitation = Invitation.objects.filter(token=token).select_related("workspace").first()
     if invitation is None:
         return TemplateResponse(
@@ -343,7 +343,7 @@ def _name(user) -> str:
 @sensitive_post_parameters("api_key")
 @login_required
 @require_POST
-def key(request: HttpRequest) -> HttpResponse:
+def key(request: StudioRequest) -> HttpResponse:
     actor = manager_membership(request)
     if request.POST.get("action") == "clear":
         Workspace.objects.filter(pk=actor.workspace_id).update(api_key="", api_key_last4="")
@@ -401,7 +401,7 @@ def key(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: StudioRequest) -> HttpResponse:
     actor = manager_membership(request)
     events = AuditEvent.objects.filter(workspace_id=actor.workspace_id).select_related("actor")[
         :500
