@@ -64,8 +64,9 @@ OUTPUT_TYPES = {
 }
 
 
-def describe(error: UpstreamError) -> str:
-    """A sentence a person can act on."""
+def describe(error: UpstreamError, *, gave_up: bool = False) -> str:
+    """A sentence a person can act on. `gave_up`: the studio stopped trying to send the job (the
+    card then says it failed, so the sentence must not say the studio keeps trying)."""
     if error.kind == client.INSUFFICIENT_CREDITS:
         return (
             "The workspace's API in One account is out of credits. Ask an admin to top it up, "
@@ -77,6 +78,16 @@ def describe(error: UpstreamError) -> str:
         return f"API in One refused the job: {error.message}"
     if error.kind == client.NOT_FOUND:
         return "API in One no longer knows this job."
+    if gave_up:
+        why = (
+            "kept refusing it for its rate limit"
+            if error.kind == client.RATE_LIMIT
+            else "stayed busy or unreachable"
+        )
+        return (
+            f"API in One {why} through {SUBMIT_RETRIES} tries, so the studio stopped: the job "
+            "was never sent and nothing was charged. Retry it later."
+        )
     return "Waiting for the service: it is busy or unreachable, and the studio keeps trying."
 
 
@@ -166,7 +177,10 @@ def _submit_failed(generation: Generation, error: UpstreamError) -> None:
         )
         return
     if error.permanent or generation.submit_attempts >= SUBMIT_RETRIES:
-        generation.fail(error.kind, describe(error), from_states=[State.SUBMITTING])
+        gave_up = not error.permanent
+        generation.fail(
+            error.kind, describe(error, gave_up=gave_up), from_states=[State.SUBMITTING]
+        )
         return
     # Surely not sent (refused connection, rate limit): back in the queue, tried again soon.
     generation.requeue(describe(error))

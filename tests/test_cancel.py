@@ -14,12 +14,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from generations import ratelimit, tasks
+from generations import client, ratelimit, tasks
 from generations.models import Generation, RateLimitSlot, State
 from generations.upstream import studio_account
 from studio import ledger
 from studio.models import LedgerEntry
-from tests.conftest import sandbox_tasks
+from tests.conftest import client_for, sandbox_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)  # submit runs in a thread of its own
 
@@ -167,3 +167,33 @@ def test_a_queued_cancel_releases_at_once(alice, upstream) -> None:
     tasks.submit(generation.pk)  # a late delivery of its submit sends nothing
     assert sandbox_tasks(upstream) == 0
     assert settings.Q_CLUSTER.get("sync")
+
+
+def test_a_job_the_studio_stopped_trying_to_send_says_so_and_not_that_it_keeps_trying(
+    alice, upstream, monkeypatch
+) -> None:
+    """A 429 on every try: while it retries the card says "keeps trying"; once it gives up the
+    badge says Failed and the sentence beside it says why, never "the studio keeps trying"."""
+
+    def refuse(account, route, body):
+        raise client.UpstreamError(client.RATE_LIMIT, "Too many requests.", status=429)
+
+    monkeypatch.setattr(client, "create_task", refuse)
+    monkeypatch.setattr(tasks, "async_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+    generation = new_job(alice, "a kite")
+    tasks.submit(generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == State.QUEUED
+    card = client_for(alice).get(f"/g/{generation.code}/card").content.decode()
+    assert "keeps trying" in card
+    for _ in range(tasks.SUBMIT_RETRIES - 1):
+        tasks.submit(generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == State.FAILED
+    card = client_for(alice).get(f"/g/{generation.code}/card").content.decode()
+    assert ">Failed<" in card
+    assert "keeps trying" not in card
+    assert "kept refusing it for its rate limit through 6 tries" in card
+    assert "nothing was charged" in card
+    assert ledger.job_cost(generation) == 0
