@@ -137,8 +137,15 @@ class GenerationQuerySet(models.QuerySet):
         return self.prefetch_related("files").annotate(ledger_total=models.Sum("ledger__amount"))
 
     def results(self) -> GenerationQuerySet:
-        """Jobs that ended with their results kept, newest first (the gallery)."""
-        return self.filter(state=State.SUCCEEDED).order_by("-created_at", "-pk")
+        """Jobs that ended with their results kept, newest first (the gallery): successes, and
+        jobs canceled after they were sent that the upstream finished and charged anyway (their
+        result was paid for, so it is kept)."""
+        paid_after_cancel = models.Q(state=State.CANCELED) & models.Exists(
+            GenerationFile.objects.filter(generation=models.OuterRef("pk"))
+        )
+        return self.filter(models.Q(state=State.SUCCEEDED) | paid_after_cancel).order_by(
+            "-created_at", "-pk"
+        )
 
     def search(self, text: str) -> GenerationQuerySet:
         """Jobs whose prompt holds every word of `text` (any case, any order)."""
@@ -316,6 +323,11 @@ class Generation(models.Model):
     @property
     def hold_amount(self) -> int:
         return self.estimate
+
+    @property
+    def kept_after_cancel(self) -> bool:
+        """Canceled, yet the upstream finished it, charged it, and its result was kept."""
+        return self.state == State.CANCELED and not self.billing_open and bool(self.files.all())
 
     @property
     def status_sentence(self) -> str:

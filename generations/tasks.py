@@ -333,7 +333,9 @@ def record(generation: Generation, task: client.Task, keep: Callable | None = No
         status_word=task.status_word, consumed_credits=task.consumed_credits
     )
     generation.refresh_from_db()
-    if generation.billing_open:  # canceled: only its bill is wanted, not its result
+    if generation.billing_open:  # canceled after it was sent: followed for its bill
+        if task.state == client.SUCCEEDED:
+            keep_paid_result(generation, task)
         generation.close_bill(task.state == client.SUCCEEDED, task.consumed_credits)
         return
     if task.state == client.FAILED:
@@ -363,6 +365,21 @@ def collect(generation: Generation, task: client.Task) -> None:
         generation.fail("no_results", "API in One reported success but sent no result.")
         return
     generation.succeed(task.consumed_credits)
+
+
+def keep_paid_result(generation: Generation, task: client.Task) -> None:
+    """A job canceled after it was sent that the upstream finished and charges for: its result
+    was paid for, so it is kept (one try each; a result that cannot be kept leaves the bill
+    as it is: what the upstream charged)."""
+    kept = set(generation.files.values_list("position", flat=True))
+    for position, url in enumerate(task.result_urls):
+        if position in kept:
+            continue
+        try:
+            _keep(generation, position, url, generation.spec.output)
+        except UpstreamError as e:
+            logger.warning("result of canceled job %s not kept: %s", generation.code, e)
+            return
 
 
 def _keep(generation: Generation, position: int, url: str, output: str) -> None:

@@ -101,8 +101,16 @@ def test_a_cancel_while_the_create_is_on_its_way_follows_the_bill_to_what_was_ch
     assert generation.upstream_task_id
     assert not generation.billing_open
     assert generation.state == State.CANCELED
-    assert not generation.files.exists()
     assert ledger.job_cost(generation) == charged_upstream(upstream) == 7  # was released: 0
+    # It was paid for, so its result is kept: on its card and in the gallery.
+    assert generation.files.count() == 1
+    assert Generation.objects.results().filter(pk=generation.pk).exists()
+    card = client_for(alice).get(f"/g/{generation.code}/card").content.decode()
+    assert ">Canceled<" in card
+    assert "finished it anyway and charged for it, so its result is kept" in card
+    assert f"/g/{generation.code}/files/0" in card
+    gallery = client_for(alice).get("/gallery/").content.decode()
+    assert f"/g/{generation.code}/" in gallery
 
 
 def test_a_canceled_unconfirmed_job_keeps_its_hold_until_its_deadline(alice, upstream) -> None:

@@ -341,7 +341,7 @@ def test_it_marks_a_lost_create_unknown_and_never_resends_it(
     assert "will not send it twice" in card
 
 
-def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upstream) -> None:
+def test_a_running_job_canceled_keeps_the_result_the_upstream_charged_for(alice, alice_client, upstream) -> None:
     workspace = alice.memberships.get().workspace
     task_id = client.create_image(
         studio_account(), {"model": "flux-2", "prompt": "a slow cat"}
@@ -360,7 +360,8 @@ def test_it_cancels_a_running_job_and_drops_its_result(alice, alice_client, upst
     tasks.record(running, client.get_task(studio_account(), task_id))
     running.refresh_from_db()
     assert running.state == State.CANCELED
-    assert not running.files.exists()  # the late result is dropped
+    assert running.files.count() == 1  # finished and charged anyway: paid for, so kept
+    assert not running.billing_open
 
 
 def test_a_canceled_or_failed_card_says_what_it_cost(alice, alice_client) -> None:
@@ -399,7 +400,10 @@ def test_it_polls_while_active_and_stops_when_done(alice, alice_client) -> None:
     card = alice_client.get(f"/g/{running.code}/card").content.decode()
     assert 'hx-trigger="every 2s"' in card
     assert "<progress" in card
-    assert "Cancel" in card
+    # The upstream has no cancel: the button says what it does to a job already sent.
+    assert ">Stop waiting</button>" in card
+    assert "It may still be charged." in card
+    assert "keeps the result" in card
 
 
 def test_it_hides_other_workspaces_jobs(alice, bob, upstream) -> None:
@@ -774,7 +778,7 @@ def test_canceling_a_sent_job_asks_first_and_a_queued_one_does_not(alice, alice_
         )  # fmt: skip
         return alice_client.get(f"/g/{job.code}/card").content.decode()
 
-    assert "may still finish it and charge for it" in card(State.RUNNING, "sent")
+    assert "may still finish this job and charge for it" in card(State.RUNNING, "sent")
     assert "hx-confirm" not in card(State.QUEUED, "waiting")  # nothing to pay for yet
 
 
