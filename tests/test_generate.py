@@ -23,6 +23,7 @@ from generations import catalog, client, tasks
 from generations.models import Generation, GenerationFile, State, Upload
 from generations.upstream import studio_account
 from studio import ledger
+from studio.models import Budget, Membership, Workspace
 from tests.conftest import client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
@@ -341,7 +342,9 @@ def test_it_marks_a_lost_create_unknown_and_never_resends_it(
     assert "will not send it twice" in card
 
 
-def test_a_running_job_canceled_keeps_the_result_the_upstream_charged_for(alice, alice_client, upstream) -> None:
+def test_a_running_job_canceled_keeps_the_result_the_upstream_charged_for(
+    alice, alice_client, upstream
+) -> None:
     workspace = alice.memberships.get().workspace
     task_id = client.create_image(
         studio_account(), {"model": "flux-2", "prompt": "a slow cat"}
@@ -841,3 +844,30 @@ def test_six_retries_of_one_form_at_once_make_one_job_and_no_error(alice, upstre
     # A double click on the same button: still that one job.
     assert client_for(alice).post(f"/g/{failed.code}/retry", {"token": token}).status_code == 302
     assert Generation.objects.filter(retry_of=failed).count() == 1
+
+
+def test_create_shows_what_is_left_to_spend_and_updates_it_on_run(
+    alice, alice_client, monkeypatch
+) -> None:
+    """The member's budget and the workspace's pool, on Create; a Run's answer brings the
+    figures after its hold."""
+    monkeypatch.setattr(tasks, "enqueue_submit", lambda generation: None)  # not sent here
+    workspace = alice.memberships.get().workspace
+    Workspace.objects.filter(pk=workspace.pk).update(pool_enabled=True)
+    ledger.grant(Workspace.objects.get(pk=workspace.pk), Decimal(50), by=alice, reason="test")
+    Budget.objects.create(
+        membership=Membership.objects.get(user=alice), limit=Decimal(100), period="month"
+    )
+    page = alice_client.get("/?model=flux-2").content.decode()
+    assert "You have <strong>100</strong> of your 100 credits left this month" in page
+    assert "The workspace's pool has <strong>50</strong> credits left." in page
+    answer = alice_client.post(
+        "/create/flux-2/",
+        {"token": "b1", "prompt": "a red fox", "type": "pro", "resolution": "1K"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="model-panel",
+    ).content.decode()
+    estimate = Generation.objects.get().estimate
+    assert 'id="balance" aria-live="polite" hx-swap-oob="true"' in answer
+    assert f"You have <strong>{100 - estimate}</strong> of your 100 credits" in answer
+    assert f"pool has <strong>{50 - estimate}</strong> credits left" in answer

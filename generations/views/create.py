@@ -53,6 +53,10 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         "jobs": _my_jobs(request),
         "kind": spec.kind if spec else request.GET.get("kind", "image"),
     }
+    if request.membership.can_spend:  # what is left to spend: the member's budget, the pool
+        workspace = request.membership.workspace
+        workspace.refresh_from_db(fields=["pool_enabled", "pool_balance"])  # after a Run's hold
+        context["allowance"] = ledger.allowance(workspace, request.user.pk)
     if spec and form is not None:
         context["main_blocks"], context["advanced_blocks"] = form.blocks()
         context["open_advanced"] = form.shows_advanced(context["advanced_blocks"])
