@@ -575,6 +575,28 @@ class PollerHeartbeat(models.Model):
         return f"poller seen {self.seen_at}"
 
 
+class ConversationQuerySet(models.QuerySet):
+    def visible_to(self, user, membership) -> ConversationQuerySet:
+        """A person's own chats in the workspace they work in, not deleted. Chats are private:
+        nobody else sees them, admins neither. No membership: nothing."""
+        if not membership:
+            return self.none()
+        return self.filter(workspace_id=membership.workspace_id, user=user, deleted_at=None)
+
+    def matching(self, text: str) -> ConversationQuerySet:
+        """Those whose title or any message holds `text` (case-insensitive); all for none."""
+        text = text.strip()
+        if not text:
+            return self
+        in_messages = Message.objects.filter(
+            conversation=models.OuterRef("pk"), content__icontains=text
+        )
+        return self.filter(models.Q(title__icontains=text) | models.Exists(in_messages))
+
+    def newest_first(self) -> ConversationQuerySet:
+        return self.order_by("-created_at", "-pk")
+
+
 class Conversation(models.Model):
     """A chat with the `gemini` model: synchronous upstream, so no Generation/task."""
 
@@ -583,6 +605,15 @@ class Conversation(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True)
     title = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # How its replies are asked for (the gemini parameters the manual documents).
+    system_prompt = models.TextField(blank=True)
+    reasoning_effort = models.CharField(max_length=8, default="high")
+    include_thoughts = models.BooleanField(default=True)
+    json_output = models.BooleanField(default=False)  # response_format {"type": "json_object"}
+    # Deleted by its owner: gone from every page, kept for the ledger (its replies were billed).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ConversationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -607,6 +638,9 @@ class Message(models.Model):
     complete = models.BooleanField(default=True)
     claimed_at = models.DateTimeField(null=True, blank=True)  # a request took it to answer
     created_at = models.DateTimeField(default=timezone.now)
+    # Regenerated or edited: kept (a reply was billed) but no longer part of the conversation.
+    replaced_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)  # Stop was pressed
 
     class Meta:
         ordering = ["created_at", "pk"]
