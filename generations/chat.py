@@ -5,11 +5,25 @@ claimed once (`Message.claim`), holds the documented pre-deduction (`Message.hol
 in one call (`answer_now`) or relayed as a stream by the view, and ends with `Message.finish`,
 which stores it and settles the hold to what the service charged (or, cut off, to the
 pre-deduction; released only when the service surely never ran it: `ran`).
+
+A finished reply is shown as Markdown (`render_markdown`): rendered without raw HTML, code
+highlighted by Pygments' classes, then sanitised, so nothing in a reply can run on the page.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
+import nh3
 from django.db import transaction
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
 
 from generations import catalog, client
 from generations.models import Conversation, Message
@@ -28,6 +42,14 @@ KEY_REFUSED = (
 )
 NO_ANSWER = "The chat service did not answer; try again."
 CUT_OFF = "The reply was cut off before it finished; send your message again for a full answer."
+KEPT = "What arrived is kept above; regenerate the reply for a whole one."
+BROKE_OFF = "The chat service broke off the reply partway. " + KEPT
+STALLED = "The reply stopped arriving: the chat service went quiet partway. " + KEPT
+STOPPED = (
+    f"You stopped this reply. What arrived is kept; the service keeps its "
+    f"{catalog.CHAT_HOLD_CREDITS}-credit pre-deduction for a reply cut short."
+)
+STOPPED_BEFORE = "You stopped this reply before it was sent; nothing was charged."
 
 
 def ask(conversation: Conversation, text: str) -> tuple[Message, Message]:
@@ -42,19 +64,18 @@ def ask(conversation: Conversation, text: str) -> tuple[Message, Message]:
     return question, reply
 
 
-def request_body(reply: Message, options: dict) -> dict:
-    """The whole conversation before `reply`, in the upstream's {role, content} shape."""
-    history = (
-        Message.objects.filter(conversation_id=reply.conversation_id, pk__lt=reply.pk)
-        .exclude(content="")
-        .order_by("created_at", "pk")
-    )
-    return {
+def request_body(reply: Message) -> dict:
+    """The conversation before `reply`, asked for with the conversation's settings."""
+    conversation = Conversation.objects.get(pk=reply.conversation_id)
+    body = {
         "model": GEMINI.model_value,
-        "messages": [{"role": m.role, "content": m.content} for m in history],
-        "include_thoughts": options["include_thoughts"],
-        "reasoning_effort": options["reasoning_effort"],
+        "messages": conversation.history(before=reply),
+        "include_thoughts": conversation.include_thoughts,
+        "reasoning_effort": conversation.reasoning_effort,
     }
+    if conversation.json_output:
+        body["response_format"] = {"type": "json_object"}
+    return body
 
 
 def ran(error: client.UpstreamError, arrived: bool = False) -> bool:
@@ -64,20 +85,23 @@ def ran(error: client.UpstreamError, arrived: bool = False) -> bool:
     return arrived or error.kind in (client.TIMEOUT_ERROR, client.TRANSPORT_ERROR)
 
 
-def failure_sentence(error: client.UpstreamError) -> str:
+def failure_sentence(error: client.UpstreamError, arrived: bool = False) -> str:
+    """What the reply says when it ended in `error`; `arrived`: after some of it was shown."""
     if error.kind == client.INSUFFICIENT_CREDITS or error.status == 402:
-        return OUT_OF_CREDITS
+        return f"{OUT_OF_CREDITS} {KEPT}" if arrived else OUT_OF_CREDITS
     if error.kind == client.AUTHENTICATION or error.status in (401, 403):
         return KEY_REFUSED
+    if arrived:
+        return STALLED if error.kind == client.TIMEOUT_ERROR else BROKE_OFF
     return NO_ANSWER
 
 
-def answer_now(account: client.Account, reply: Message, options: dict) -> None:
+def answer_now(account: client.Account, reply: Message) -> None:
     """One blocking call (the page without JavaScript), the reply stored and billed after it."""
     if not reply.claim() or reply.hold():
         return
     try:
-        answer = client.chat(account, request_body(reply, options))
+        answer = client.chat(account, request_body(reply))
     except client.UpstreamError as error:
         reply.finish(error=failure_sentence(error), ran=ran(error))
         return
@@ -87,3 +111,57 @@ def answer_now(account: client.Account, reply: Message, options: dict) -> None:
         usage=answer.usage,
         credits_consumed=answer.credits_consumed,
     )
+
+
+# -- a reply as the page shows it -----------------------------------------------------------
+
+# What rendered Markdown may hold. The renderer already refuses raw HTML and unsafe link
+# schemes; the sanitiser is the second lock, so that a parser bug cannot open the door.
+MARKDOWN_TAGS = {
+    *("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"),
+    *("strong", "em", "s", "del", "code", "pre", "span", "a"),
+    *("ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td"),
+}
+MARKDOWN_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+HIGHLIGHT_CLASSES = {"span": {c for c in STANDARD_TYPES.values() if c}, "pre": {"highlight"}}
+
+
+def _highlight(code: str, language: str, _attrs) -> str:
+    """A fenced block in a known language as Pygments' spans (styled by studio.css); ""
+    lets the renderer show any other block as plain, escaped text."""
+    try:
+        lexer = get_lexer_by_name(language.strip()) if language.strip() else None
+    except ClassNotFound:
+        lexer = None
+    if lexer is None:
+        return ""
+    spans = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    return f'<pre class="highlight"><code>{spans}</code></pre>\n'
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    renderer = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
+    return renderer.enable(["table", "strikethrough"]).disable("image")  # no outside images
+
+
+def render_markdown(text: str) -> SafeString:
+    """A reply's Markdown as HTML safe to put on the page. A reply that is one JSON document
+    (JSON output mode) is shown as a highlighted JSON block."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            json.loads(text)
+        except ValueError:
+            pass
+        else:
+            text = f"```json\n{text.strip()}\n```"
+    html = _markdown().render(text)
+    clean = nh3.clean(
+        html,
+        tags=MARKDOWN_TAGS,
+        attributes=MARKDOWN_ATTRIBUTES,
+        allowed_classes=HIGHLIGHT_CLASSES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(clean)  # sanitised just above

@@ -585,15 +585,48 @@ class MessageForm(forms.Form):
             "max_length": "Keep a message under 20,000 characters (this one has %(show_value)d).",
         },
     )
+
+
+class ConversationSettingsForm(forms.Form):
+    """How a conversation's replies are asked for: the gemini parameters of the manual."""
+
+    system_prompt = forms.CharField(
+        label="System prompt",
+        required=False,
+        max_length=chat.MAX_MESSAGE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Instructions Gemini follows for the whole chat, such as “Answer in French.”",
+        error_messages={"max_length": "Keep the system prompt under 20,000 characters."},
+    )
     reasoning_effort = forms.ChoiceField(
         label="Reasoning effort",
         choices=[(effort, effort.capitalize()) for effort in chat.EFFORTS],
         initial="high",
     )
-    include_thoughts = forms.BooleanField(label="Include thoughts", required=False, initial=True)
+    include_thoughts = forms.BooleanField(label="Show thinking", required=False, initial=True)
+    json_output = forms.BooleanField(
+        label="Answer in JSON",
+        required=False,
+        help_text="Each reply is one JSON object; say in your message what it should hold.",
+    )
 
-    def options(self) -> dict:
-        return {
-            "reasoning_effort": self.cleaned_data["reasoning_effort"],
-            "include_thoughts": self.cleaned_data["include_thoughts"],
-        }
+    @classmethod
+    def initial_for(cls, conversation) -> dict:
+        return {name: getattr(conversation, name) for name in cls.base_fields}
+
+    def settings(self) -> dict:
+        """The values for the Conversation's fields of the same names."""
+        values = dict(self.cleaned_data)
+        values["system_prompt"] = values["system_prompt"].strip()
+        return values
+
+
+class ConversationTitleForm(forms.Form):
+    title = forms.CharField(
+        label="Name",
+        max_length=200,
+        error_messages={
+            "required": "Give the chat a name.",
+            "max_length": "Keep the name under 200 characters.",
+        },
+    )

@@ -621,6 +621,81 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return self.title or str(self.code)
 
+    def rename(self, title: str) -> None:
+        self.title = title
+        Conversation.objects.filter(pk=self.pk).update(title=title)
+
+    def change_settings(self, **values) -> None:
+        """system_prompt, reasoning_effort, include_thoughts, json_output: from the next reply."""
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.save(update_fields=list(values))
+
+    def remove(self) -> None:
+        """Gone for its owner; its messages stay, since the ledger names the billed replies."""
+        Conversation.objects.filter(pk=self.pk, deleted_at=None).update(deleted_at=timezone.now())
+
+    def current_messages(self) -> models.QuerySet[Message]:
+        """The conversation as it stands: without the replies regenerated and the questions
+        edited since."""
+        return self.messages.filter(replaced_at=None)
+
+    def history(self, before: Message) -> list[dict]:
+        """What is sent upstream to answer `before`: the system prompt, then every current
+        message before it that has words, in the upstream's {role, content} shape."""
+        earlier = (
+            self.current_messages()
+            .filter(pk__lt=before.pk)
+            .exclude(content="")
+            .order_by("created_at", "pk")
+        )
+        system = [{"role": Message.Role.SYSTEM, "content": self.system_prompt}]
+        return (system if self.system_prompt.strip() else []) + [
+            {"role": m.role, "content": m.content} for m in earlier
+        ]
+
+    def last_turn(self) -> tuple[Message | None, Message | None]:
+        """The last question and its reply, when the conversation ends with a finished one."""
+        last = list(self.current_messages().order_by("-created_at", "-pk")[:2])
+        if len(last) < 2 or last[0].role != Message.Role.ASSISTANT or not last[0].complete:
+            return None, None
+        if last[1].role != Message.Role.USER:
+            return None, last[0]
+        return last[1], last[0]
+
+    def regenerate(self) -> Message | None:
+        """A new reply, waiting to be answered, to the last question; the finished reply it
+        replaces is kept (it was billed) but leaves the conversation. None when the last
+        message is not a finished reply (still arriving, or already regenerated)."""
+        _question, reply = self.last_turn()
+        if reply is None:
+            return None
+        with transaction.atomic():
+            if not reply.replace():
+                return None  # a second click, or another tab, got there first
+            return Message.objects.create(
+                conversation=self, role=Message.Role.ASSISTANT, complete=False
+            )
+
+    def edit_last_question(self, text: str) -> tuple[Message, Message] | None:
+        """The last question asked again in other words: it and its finished reply leave the
+        conversation (kept for the ledger), the new question and a reply waiting to be
+        answered take their place. None when the last reply is not finished yet."""
+        question, reply = self.last_turn()
+        if question is None or reply is None:
+            return None
+        with transaction.atomic():
+            if not reply.replace():
+                return None
+            question.replace()
+            new_question = Message.objects.create(
+                conversation=self, role=Message.Role.USER, content=text
+            )
+            new_reply = Message.objects.create(
+                conversation=self, role=Message.Role.ASSISTANT, complete=False
+            )
+        return new_question, new_reply
+
 
 class Message(models.Model):
     class Role(models.TextChoices):
@@ -647,6 +722,43 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+    @property
+    def content_html(self) -> str:
+        """A reply's Markdown as sanitised HTML (generations/chat.py says what it may hold)."""
+        from generations.chat import render_markdown
+
+        return render_markdown(self.content)
+
+    def replace(self) -> bool:
+        """Takes a finished message out of its conversation, once (a conditional update: two
+        clicks or two tabs replace it once)."""
+        return bool(
+            Message.objects.filter(pk=self.pk, complete=True, replaced_at=None).update(
+                replaced_at=timezone.now()
+            )
+        )
+
+    def request_stop(self) -> bool:
+        """Stop pressed. A reply nobody took to answer yet ends here, never sent nor held; one
+        being streamed is marked, and the stream that answers it ends at its next look
+        (generations/views/chat.py), billed as the service bills it. False once it ended."""
+        from generations.chat import STOPPED_BEFORE
+
+        now = timezone.now()
+        unsent = Message.objects.filter(
+            pk=self.pk, role=Message.Role.ASSISTANT, complete=False, claimed_at=None
+        ).update(claimed_at=now, complete=True, error_message=STOPPED_BEFORE)
+        if unsent:
+            return True
+        return bool(
+            Message.objects.filter(
+                pk=self.pk, role=Message.Role.ASSISTANT, complete=False, stop_requested_at=None
+            ).update(stop_requested_at=now)
+        )
+
+    def stop_requested(self) -> bool:
+        return Message.objects.filter(pk=self.pk, stop_requested_at__isnull=False).exists()
 
     # -- a reply's bill: claimed once, held, then settled or released (studio/ledger.py) --
 

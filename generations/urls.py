@@ -26,4 +26,14 @@ urlpatterns = [
     path("chat/<uuid:code>/", chat_views.conversation, name="chat-conversation"),
     path("chat/<uuid:code>/send", chat_views.send, name="chat-send"),
     path("chat/<uuid:code>/stream/<int:message_id>", chat_views.stream, name="chat-stream"),
+    path("chat/<uuid:code>/stop/<int:message_id>", chat_views.stop, name="chat-stop"),
+    path(
+        "chat/<uuid:code>/regenerate/<int:message_id>",
+        chat_views.regenerate,
+        name="chat-regenerate",
+    ),
+    path("chat/<uuid:code>/edit/<int:message_id>", chat_views.edit, name="chat-edit"),
+    path("chat/<uuid:code>/rename", chat_views.rename, name="chat-rename"),
+    path("chat/<uuid:code>/delete", chat_views.delete, name="chat-delete"),
+    path("chat/<uuid:code>/settings", chat_views.change_settings, name="chat-settings"),
 ]

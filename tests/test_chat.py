@@ -37,11 +37,7 @@ def start_chat(client: Client, content: str = QUESTION, **data) -> Conversation:
 
 def send_with_htmx(client: Client, conversation: Conversation, content: str = QUESTION) -> str:
     """Sends a message as the page's htmx form does; returns the fragment."""
-    response = client.post(
-        f"/chat/{conversation.code}/send",
-        {"content": content, "reasoning_effort": "low", "include_thoughts": "on"},
-        **HTMX,
-    )
+    response = client.post(f"/chat/{conversation.code}/send", {"content": content}, **HTMX)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -75,8 +71,7 @@ def test_it_starts_a_chat_and_answers_without_javascript(alice_client, upstream)
     conversation = Conversation.objects.get()
     question, reply = conversation.messages.all()
     assert response.status_code == 302
-    assert response["Location"].startswith(f"/chat/{conversation.code}/?")
-    assert response["Location"].endswith(f"#message-{reply.pk}")
+    assert response["Location"] == f"/chat/{conversation.code}/#message-{reply.pk}"
     assert conversation.title == QUESTION
     assert (question.role, question.content) == ("user", QUESTION)
     assert reply.role == "assistant"
@@ -127,17 +122,19 @@ def test_it_sends_the_whole_conversation_upstream(alice_client, upstream) -> Non
 @pytest.mark.django_db(transaction=True)  # the stream pulls chunks (and a rate slot) in a thread
 def test_it_streams_a_reply_and_saves_it(alice_client, upstream) -> None:
     conversation = start_chat(alice_client)
+    low = {"reasoning_effort": "low", "include_thoughts": "on"}
+    assert alice_client.post(f"/chat/{conversation.code}/settings", low).status_code == 302
     before = balance(upstream)
     fragment = send_with_htmx(alice_client, conversation)
     reply = conversation.messages.filter(role="assistant").last()
     assert not reply.complete
     stream_url = f"/chat/{conversation.code}/stream/{reply.pk}"
-    assert f'data-stream="{stream_url}?reasoning_effort=low&amp;include_thoughts=1"' in fragment
+    assert f'data-stream="{stream_url}"' in fragment
     assert fragment.count('class="bubble ') == 2
     assert 'hx-swap-oob="true"' in fragment  # a fresh form
     assert balance(upstream) == before  # nothing asked yet: the page opens the stream
 
-    response = alice_client.get(f"{stream_url}?reasoning_effort=low&include_thoughts=1")
+    response = alice_client.get(stream_url)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     assert response.is_async  # served incrementally under ASGI, not buffered
@@ -300,15 +297,13 @@ def test_it_opens_a_new_chat_for_the_page_to_stream_with_htmx(alice_client, upst
     conversation = Conversation.objects.get()
     reply = conversation.messages.get(role="assistant")
     assert response.status_code == 200
-    assert response["HX-Redirect"] == (
-        f"/chat/{conversation.code}/?reasoning_effort=low&include_thoughts=0"
-    )
+    assert response["HX-Redirect"] == f"/chat/{conversation.code}/"
     assert not reply.complete
     assert balance(upstream) == before  # the page asks, through the stream
     page = alice_client.get(response["HX-Redirect"]).content.decode()
     stream_url = f"/chat/{conversation.code}/stream/{reply.pk}"
-    assert f'data-stream="{stream_url}?reasoning_effort=low&amp;include_thoughts=0"' in page
-    assert '<option value="low" selected>' in page  # the choices stay as they were
+    assert f'data-stream="{stream_url}"' in page
+    assert '<option value="low" selected>' in page  # the chat's settings, as they were chosen
 
 
 @pytest.mark.django_db

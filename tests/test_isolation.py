@@ -168,6 +168,12 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "chat-conversation": row(LOGIN, N, 200, N, N, N, N),
     "chat-send": row(LOGIN, N, 200, N, N, N, N),  # empty form: shown again
     "chat-stream": row(LOGIN, N, 410, N, N, N, N),  # its reply was answered already
+    "chat-stop": row(LOGIN, N, to("chat-conversation"), N, N, N, N),  # answered: nothing stops
+    "chat-regenerate": row(LOGIN, N, to("chat-conversation"), N, N, N, N),
+    "chat-edit": row(LOGIN, N, 200, N, N, N, N),  # empty form: shown again
+    "chat-rename": row(LOGIN, N, 200, N, N, N, N),  # empty form: shown again
+    "chat-settings": row(LOGIN, N, 200, N, N, N, N),  # empty form: shown again
+    "chat-delete": row(LOGIN, N, to("chat"), N, N, N, N),
 }
 # fmt: on
 
@@ -404,6 +410,14 @@ REQUESTS: dict[str, Call] = {
     "chat-conversation": Call(GET, lambda w: [w.conversation.code]),
     "chat-send": Call(POST, lambda w: [w.conversation.code]),
     "chat-stream": Call(GET, lambda w: [w.conversation.code, w.reply.pk]),
+    "chat-stop": Call(POST, lambda w: [w.conversation.code, w.reply.pk]),
+    "chat-regenerate": Call(POST, lambda w: [w.conversation.code, w.reply.pk]),
+    "chat-edit": Call(
+        POST, lambda w: [w.conversation.code, w.conversation.messages.get(role="user").pk]
+    ),
+    "chat-rename": Call(POST, lambda w: [w.conversation.code]),
+    "chat-settings": Call(POST, lambda w: [w.conversation.code]),
+    "chat-delete": Call(POST, lambda w: [w.conversation.code]),
 }
 
 

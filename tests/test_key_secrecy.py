@@ -130,6 +130,12 @@ def url_arguments(name: str, objects: dict) -> dict:
         "chat-conversation": {"code": conversation.code},
         "chat-send": {"code": conversation.code},
         "chat-stream": {"code": conversation.code, "message_id": objects["reply"].pk},
+        "chat-stop": {"code": conversation.code, "message_id": objects["reply"].pk},
+        "chat-regenerate": {"code": conversation.code, "message_id": objects["reply"].pk},
+        "chat-edit": {"code": conversation.code, "message_id": objects["reply"].pk - 1},
+        "chat-rename": {"code": conversation.code},
+        "chat-delete": {"code": conversation.code},
+        "chat-settings": {"code": conversation.code},
     }.get(name, {})
 
 

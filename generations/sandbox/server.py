@@ -641,6 +641,26 @@ class Sandbox:
                 "credits_consumed": credits,
             }
         )
+        # A stream that goes wrong halfway through the answer (only chat has a halfway, so the
+        # words are read here): [sandbox:500-after] or [sandbox:402-after] end it with an error
+        # event, the pre-deduction kept; [sandbox:stall=S] goes quiet there for S seconds.
+        markers = [m for text in _prompts(body) for m in FAULT_MARKER.findall(text)]
+        words = {w.strip().lower() for m in markers for w in m.split(",")}
+        half = len(_pieces(thoughts)) + max(1, len(_pieces(answer)) // 2)
+        head, tail = chunks[:half], chunks[half:]
+        broken = next((int(w[:3]) for w in sorted(words) if w in ("500-after", "402-after")), 0)
+        stall = max((float(w[6:] or 0) for w in words if w.startswith("stall=")), default=0.0)
+        if broken and body.get("stream") is not False:
+            message = ApiError.TYPES[broken].replace("_", " ").capitalize() + " partway."
+            return whole, [*head, ApiError(broken, message).body()], lambda: None
+        if stall:
+
+            def stalled():
+                yield from head
+                time.sleep(stall)
+                yield from tail
+
+            return whole, stalled(), charge
         return whole, chunks, charge
 
     def close(self) -> None:
