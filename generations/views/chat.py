@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import close_old_connections, transaction
 from django.http import Http404, HttpResponse, HttpResponseGone, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -288,12 +289,12 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     reply = _get_message(conv, message_id, Message.Role.ASSISTANT)
     if not reply.claim():
         return HttpResponseGone("This reply has already been answered.", content_type="text/plain")
+    # The finished bubble is drawn outside the request (its forms need the token).
+    drawn = {"conversation": conv, "csrf_token": get_token(request)}
     refused = reply.hold()
     if refused:
         reply.refresh_from_db()
-        bubble = render_to_string(
-            "generations/chat.html#message", {"message": reply, "conversation": conv}
-        )
+        bubble = render_to_string("generations/chat.html#message", {**drawn, "message": reply})
         return StreamingHttpResponse(
             iter([_event("failed", {"html": bubble})]), content_type="text/event-stream"
         )
@@ -301,7 +302,7 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
         upstream.studio_account(str(request.user.pk), current_workspace(request)),
         chat.request_body(reply),
     )
-    response = StreamingHttpResponse(_relay(conv, reply, chunks), content_type="text/event-stream")
+    response = StreamingHttpResponse(_relay(drawn, reply, chunks), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
     return response
@@ -397,16 +398,14 @@ def _event(name: str, data: dict) -> str:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
-def _settled_bubble(conversation: Conversation, reply: Message, **changes) -> str:
+def _settled_bubble(drawn: dict, reply: Message, **changes) -> str:
     reply.finish(**changes)
     reply.refresh_from_db()
-    return render_to_string(
-        "generations/chat.html#message", {"message": reply, "conversation": conversation}
-    )
+    return render_to_string("generations/chat.html#message", {**drawn, "message": reply})
 
 
 async def _relay(
-    conversation: Conversation, reply: Message, chunks: Iterator[client.ChatChunk]
+    drawn: dict, reply: Message, chunks: Iterator[client.ChatChunk]
 ) -> AsyncIterator[str]:
     """Relays the upstream's chunks as events, then stores the whole reply.
 
@@ -449,7 +448,7 @@ async def _relay(
             stored = True
             arrived = bool(got.content or got.thoughts)
             html = await settle(
-                conversation,
+                drawn,
                 reply,
                 **got.arrived(),
                 error=chat.failure_sentence(error, arrived=arrived),
@@ -462,7 +461,7 @@ async def _relay(
         finished = not stopped or await got.drain(source)
         ending = got.priced() if finished else {**got.arrived(), "error": chat.STOPPED}
         stored = True
-        html = await settle(conversation, reply, **ending)
+        html = await settle(drawn, reply, **ending)
         yield _event("done", {"html": html})
     finally:
         if not stored:  # the page went away mid-reply
@@ -475,5 +474,5 @@ async def _relay(
             ending = (
                 got.priced() if finished else {**got.arrived(), "error": chat.CUT_OFF, "ran": asked}
             )
-            await settle(conversation, reply, **ending)
+            await settle(drawn, reply, **ending)
         await source.close()

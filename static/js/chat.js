@@ -17,6 +17,7 @@
     const source = sources.get(bubble);
     if (source) source.close();
     bubble.replaceWith(done);
+    if (window.htmx) window.htmx.process(done); // its Regenerate and Edit forms post with htmx
   }
 
   function start(bubble) {

@@ -39,9 +39,14 @@ def test_it_streams_a_reply_with_its_thoughts_and_credits(page) -> None:
     expect(thoughts.locator(".thoughts-text")).to_contain_text(QUESTION)
     expect(page.locator(".chat-list")).to_contain_text(QUESTION)
 
+    # The chat's settings change for the next reply.
+    page.locator(".chat-tools summary", has_text="Settings").click()
+    page.get_by_label("Reasoning effort").select_option("low")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved: the next reply uses them.")).to_be_visible()
+
     # A follow-up is added in place (htmx) and streams into its own bubble.
     page.get_by_label("Message").fill("And a follow-up?")
-    page.get_by_label("Reasoning effort").select_option("low")
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".bubble-user")).to_have_count(2)
     second = page.locator(".bubble-assistant").nth(1)
@@ -86,7 +91,8 @@ def test_it_answers_without_javascript(browser, live_studio) -> None:
         sign_up(page)
         page.goto("/chat/")
         page.get_by_label("Message").fill(QUESTION)
-        page.get_by_label("Include thoughts").uncheck()
+        page.locator(".chat-settings > summary").click()
+        page.get_by_label("Show thinking").uncheck()
         page.get_by_role("button", name="Start chat").click()
         reply = page.locator(".bubble-assistant").last
         expect(reply.locator(".bubble-text")).to_contain_text(QUESTION)
