@@ -63,6 +63,7 @@ test: lint chromium
 bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.usage
+	$(BIN)/python -m tests.bench.chat
 
 # The direct dependencies (pyproject.toml, dev included), resolved and pinned with all of theirs.
 lock: | $(BIN)/python

@@ -66,7 +66,7 @@ def ask(conversation: Conversation, text: str) -> tuple[Message, Message]:
 
 def request_body(reply: Message) -> dict:
     """The conversation before `reply`, asked for with the conversation's settings."""
-    conversation = Conversation.objects.get(pk=reply.conversation_id)
+    conversation = reply.conversation
     body = {
         "model": GEMINI.model_value,
         "messages": conversation.history(before=reply),

@@ -783,6 +783,8 @@ class Message(models.Model):
         return CHAT_HOLD_CREDITS
 
     def _conversation_ids(self) -> tuple[int, int | None]:
+        if not hasattr(self, "_ids") and Message.conversation.is_cached(self):
+            self._ids = (self.conversation.workspace_id, self.conversation.user_id)
         if not hasattr(self, "_ids"):
             self._ids = tuple(
                 Conversation.objects.filter(pk=self.conversation_id)

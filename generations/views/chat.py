@@ -51,6 +51,21 @@ def _get_conversation(request: HtmxHttpRequest, code) -> Conversation:
     return conversation
 
 
+def _get_reply(request: HtmxHttpRequest, code, message_id: int) -> Message:
+    """A reply in one of the user's own conversations, with it, in one query (the stream's
+    first token waits on every query before it), or 404."""
+    visible = Conversation.objects.visible_to(request.user, request.membership)
+    reply = (
+        Message.objects.select_related("conversation")
+        .filter(pk=message_id, role=Message.Role.ASSISTANT, conversation__in=visible)
+        .filter(conversation__code=code)
+        .first()
+    )
+    if reply is None:
+        raise Http404("No such reply")
+    return reply
+
+
 def _get_message(conversation: Conversation, message_id: int, role: str) -> Message:
     message = conversation.messages.filter(pk=message_id, role=role).first()
     if message is None:
@@ -285,8 +300,8 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     """Server-sent events: `thought` and `token` pieces as they arrive, then `done` (or `failed`)
     carrying the finished bubble."""
     require_spender(request)
-    conv = _get_conversation(request, code)
-    reply = _get_message(conv, message_id, Message.Role.ASSISTANT)
+    reply = _get_reply(request, code, message_id)
+    conv = reply.conversation
     if not reply.claim():
         return HttpResponseGone("This reply has already been answered.", content_type="text/plain")
     # The finished bubble is drawn outside the request (its forms need the token).
