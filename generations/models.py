@@ -481,10 +481,54 @@ class Generation(models.Model):
         return not (membership and membership.can_manage)
 
     def approve(self, by) -> bool:
-        return self._transition("approve", waiting_note="")
+        """awaiting → queued, said in the audit log (who, what, what it holds)."""
+        from studio.models import AuditEvent
 
-    def reject(self, by) -> bool:
-        return self.fail("rejected", f"Not approved by {by.username}.", TRANSITIONS["reject"][0])
+        with transaction.atomic():
+            moved = self._transition("approve", waiting_note="")
+            if moved:
+                AuditEvent.record(self.workspace, by, "job approved", self.audit_words())
+        return moved
+
+    def reject(self, by, reason: str = "") -> bool:
+        """awaiting → failed as "rejected" (its hold released), with who and why, in the audit
+        log too."""
+        from studio.models import AuditEvent
+
+        reason = " ".join(reason.split())[:200]
+        message = f"Rejected by {by.username}" + (f": {reason}" if reason else ".")
+        with transaction.atomic():
+            moved = self.fail("rejected", message, TRANSITIONS["reject"][0])
+            if moved:
+                detail = self.audit_words() + (f"; reason: {reason}" if reason else "")
+                AuditEvent.record(self.workspace, by, "job rejected", detail)
+        return moved
+
+    def audit_words(self) -> str:
+        """The job as the audit log names it: model, author, estimate, and its code."""
+        author = self.user.username if self.user else "a deleted user"
+        return f"{self.spec.name} by {author}, estimated {self.estimate} credits, job {self.code}"
+
+    def decision(self):
+        """The approval or rejection of this job, from the audit log (None when it had none)."""
+        from studio.models import AuditEvent
+
+        return (
+            AuditEvent.objects.filter(
+                workspace_id=self.workspace_id,
+                action__in=["job approved", "job rejected"],
+                detail__contains=f"job {self.code}",
+            )
+            .select_related("actor")
+            .first()
+        )
+
+    @property
+    def badge_label(self) -> str:
+        """The word on the card's badge: the state's, but a rejection is not a failure."""
+        if self.state == State.FAILED and self.error_kind == "rejected":
+            return "Rejected"
+        return self.get_state_display()
 
     def succeed(self, consumed) -> bool:
         """Marks a running job done and settles its hold with what the upstream charged."""
@@ -663,12 +707,11 @@ class Conversation(models.Model):
             return None, last[0]
         return last[1], last[0]
 
-    def regenerate(self) -> Message | None:
-        """A new reply, waiting to be answered, to the last question; the finished reply it
-        replaces is kept (it was billed) but leaves the conversation. None when the last
-        message is not a finished reply (still arriving, or already regenerated)."""
-        _question, reply = self.last_turn()
-        if reply is None:
+    def regenerate(self, reply: Message) -> Message | None:
+        """A new reply, waiting to be answered, to the last question, in place of `reply`,
+        which is kept (it was billed) but leaves the conversation. None unless `reply` is the
+        last message and finished (not still arriving, not regenerated already)."""
+        if self.last_turn()[1] != reply:
             return None
         with transaction.atomic():
             if not reply.replace():
@@ -677,12 +720,13 @@ class Conversation(models.Model):
                 conversation=self, role=Message.Role.ASSISTANT, complete=False
             )
 
-    def edit_last_question(self, text: str) -> tuple[Message, Message] | None:
-        """The last question asked again in other words: it and its finished reply leave the
+    def edit_last_question(self, question: Message, text: str) -> tuple[Message, Message] | None:
+        """`question` asked again in other words: it and its finished reply leave the
         conversation (kept for the ledger), the new question and a reply waiting to be
-        answered take their place. None when the last reply is not finished yet."""
-        question, reply = self.last_turn()
-        if question is None or reply is None:
+        answered take their place. None unless `question` is the last one and its reply has
+        finished."""
+        last_question, reply = self.last_turn()
+        if last_question is None or last_question != question or reply is None:
             return None
         with transaction.atomic():
             if not reply.replace():

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from generations.models import Generation, State
-from studio.models import LedgerEntry, Membership, Role, Workspace
+from studio.models import AuditEvent, LedgerEntry, Membership, Role, Workspace
 from tests.conftest import client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_it_releases_the_hold_of_a_rejected_job(
     client_for(alice).post(f"/g/{generation.code}/reject")
     generation.refresh_from_db()
     assert generation.state == State.FAILED
-    assert generation.error_message == "Not approved by alice."
+    assert generation.error_message == "Rejected by alice."
     kinds = list(LedgerEntry.objects.filter(generation=generation).values_list("kind", flat=True))
     assert kinds == ["hold", "release"]
     assert sandbox_tasks(upstream) == 0
@@ -90,14 +90,17 @@ def test_the_rejecting_admin_gets_no_retry_and_no_message_for_later(
     generation = ask_for_a_video(carol, django_capture_on_commit_callbacks)
     admin = client_for(alice)
     card = admin.post(f"/g/{generation.code}/reject", HTTP_HX_REQUEST="true").content.decode()
-    assert "Not approved by alice." in card
-    assert "Retry" not in card  # Retry would run carol's job as alice's, unapproved
+    assert "Rejected by alice." in card
+    assert ">Rejected</span>" in card
+    assert ">Failed<" not in card
+    assert "Retry" not in card
+    assert "Ask again" not in card
     assert admin.post(f"/g/{generation.code}/retry", {"token": uuid.uuid4().hex}).status_code == 404
     assert Generation.objects.count() == 1
     assert "Rejected" not in admin.get("/gallery/").content.decode()  # said on the card only
     # Carol may try again: through the approval, as the first time.
     author = client_for(carol)
-    assert "Retry" in author.get(f"/g/{generation.code}/card").content.decode()
+    assert ">Ask again</button>" in author.get(f"/g/{generation.code}/card").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         author.post(f"/g/{generation.code}/retry", {"token": uuid.uuid4().hex})
     again = Generation.objects.get(retry_of=generation)
@@ -107,3 +110,41 @@ def test_the_rejecting_admin_gets_no_retry_and_no_message_for_later(
     assert "Approved" not in admin.get("/gallery/").content.decode()
     assert "Waiting for an admin" not in card
     assert sandbox_tasks(upstream) == 1
+
+
+def test_a_rejection_says_who_and_why_and_both_decisions_are_in_the_audit_log(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    rejected = ask_for_a_video(carol, django_capture_on_commit_callbacks, token="r")
+    client_for(alice).post(f"/g/{rejected.code}/reject", {"reason": "  too long,   make it 3 s "})
+    rejected.refresh_from_db()
+    assert rejected.error_message == "Rejected by alice: too long, make it 3 s"
+    page = client_for(carol).get(f"/g/{rejected.code}/").content.decode()
+    assert "Rejected by alice: too long, make it 3 s" in page
+    assert "<dt>Rejected by</dt><dd>alice," in page
+    approved = ask_for_a_video(carol, django_capture_on_commit_callbacks, token="a")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(alice).post(f"/g/{approved.code}/approve")
+    page = client_for(carol).get(f"/g/{approved.code}/").content.decode()
+    assert "<dt>Approved by</dt><dd>alice," in page
+    events = list(
+        AuditEvent.objects.filter(action__startswith="job ").values_list(
+            "actor__username", "action", "detail"
+        )
+    )
+    assert events == [
+        (
+            "alice",
+            "job approved",
+            f"Kling 3.0 by carol, estimated 120 credits, job {approved.code}",
+        ),
+        (
+            "alice",
+            "job rejected",
+            f"Kling 3.0 by carol, estimated 120 credits, job {rejected.code}; "
+            "reason: too long, make it 3 s",
+        ),
+    ]
+    audit = client_for(alice).get("/workspace/audit").content.decode()
+    assert "job rejected" in audit
+    assert "job approved" in audit

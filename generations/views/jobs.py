@@ -135,7 +135,7 @@ def approve(request: HtmxHttpRequest, code) -> HttpResponse:
 def reject(request: HtmxHttpRequest, code) -> HttpResponse:
     manager_membership(request)
     generation = get_generation(request, code)
-    rejected = generation.reject(request.user)
+    rejected = generation.reject(request.user, request.POST.get("reason", ""))
     if request.htmx:  # the card says it
         generation.refresh_from_db()
         return _card(request, generation)
