@@ -204,8 +204,7 @@ def regenerate(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     require_spender(request)
     conv = _get_conversation(request, code)
     reply = _get_message(conv, message_id, Message.Role.ASSISTANT)
-    _question, last = conv.last_turn()
-    new_reply = conv.regenerate() if last == reply else None
+    new_reply = conv.regenerate(reply)
     if new_reply is None:
         messages.error(request, "Only the last reply, once finished, can be regenerated.")
         return _answer_refused(request, conv)
@@ -224,10 +223,7 @@ def edit(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _page(request, conv, edit=(question, form))
-    last_question, _reply = conv.last_turn()
-    asked = (
-        conv.edit_last_question(form.cleaned_data["content"]) if last_question == question else None
-    )
+    asked = conv.edit_last_question(question, form.cleaned_data["content"])
     if asked is None:
         messages.error(request, "Only the last message can be edited, once its reply finished.")
         return _answer_refused(request, conv)
