@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.views import accounts, credits, health, usage, workspaces
+from studio.views import accounts, assets, credits, health, usage, workspaces
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",
