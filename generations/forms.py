@@ -41,6 +41,27 @@ PICK_KINDS = {
 }
 
 
+def _one_newline(text: str) -> str:
+    """A textarea sends each line break as CRLF; the browser's counter, the catalog's limits and
+    the upstream count one character for it."""
+    return text.replace("\r\n", "\n")
+
+
+def _count_not_cut(field: forms.Field, limit: int | None) -> forms.Field:
+    """A length limit the page counts against (static/js/studio.js) instead of `maxlength`, which
+    cuts pasted text short without a word: the person sees how far over, the server refuses."""
+    field.widget.attrs.pop("maxlength", None)
+    if limit:
+        field.widget.attrs["data-max-length"] = limit
+    return field
+
+
+class TextField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        return _one_newline(value) if isinstance(value, str) else value
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -135,9 +156,8 @@ class GenerationForm(forms.Form):
         common = {"label": param.label, "help_text": param.help, "required": False}
         if kind in ("text", "longtext"):
             widget = forms.Textarea(attrs={"rows": 4}) if kind == "longtext" else None
-            self.fields[name] = forms.CharField(widget=widget, strip=False, **common)
-            if param.max_length:
-                self.fields[name].widget.attrs["maxlength"] = param.max_length
+            field = TextField(widget=widget, strip=False, **common)
+            self.fields[name] = _count_not_cut(field, param.max_length)
         elif kind == "choice":
             choices = [(c, _choice_label(c)) for c in param.choices]
             if param.default is None:
@@ -170,12 +190,13 @@ class GenerationForm(forms.Form):
         if part == "duration":
             return forms.IntegerField(label="Seconds", min_value=1, max_value=15, required=False)
         if part == "voice":
-            return forms.CharField(label="Voice", max_length=64, required=False)
-        return forms.CharField(
+            return _count_not_cut(forms.CharField(label="Voice", max_length=64, required=False), 64)
+        field = forms.CharField(
             label="Prompt" if part == "prompt" else "Line",
             widget=forms.Textarea(attrs={"rows": 2}),
             required=False,
         )
+        return _count_not_cut(field, param.max_length if part == "prompt" else None)
 
     def _add_media(self, param: catalog.Param) -> None:
         name, multiple = param.name, param.kind == "image_urls"
@@ -317,14 +338,15 @@ class GenerationForm(forms.Form):
             elif param.kind in FILE_KINDS or param.kind == "image_urls":
                 continue
             elif data.get(name) not in (None, ""):
-                params[name] = data.get(name)
+                value = data.get(name)
+                params[name] = _one_newline(value) if isinstance(value, str) else value
         return params
 
     def _rows_from(self, data, param: catalog.Param) -> list[dict]:
         first, second = ROW_KINDS[param.kind]
         rows = []
         for index in range(self.row_counts[param.name]):
-            text = str(data.get(f"{param.name}-{index}-{first}") or "")
+            text = _one_newline(str(data.get(f"{param.name}-{index}-{first}") or ""))
             other = data.get(f"{param.name}-{index}-{second}")
             if not text.strip() and not other:
                 continue

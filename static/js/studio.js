@@ -69,3 +69,48 @@ document.addEventListener("keydown", (event) => {
     }
   }
 });
+
+/* Length limits: a counter under each text field that has one ("123 / 5,000"), in the error style
+   and saying how many over above it. The field has no `maxlength`, which would cut a pasted
+   prompt short without a word; the server refuses what is over. Fields swapped in by htmx get
+   theirs too. Characters are counted as the server counts them (code points, a line break one). */
+const NUMBER = new Intl.NumberFormat("en");
+const plural = (n, word) => `${NUMBER.format(n)} ${word}${n === 1 ? "" : "s"}`;
+
+function countCharacters(field) {
+  const limit = Number(field.dataset.maxLength);
+  if (!limit) return;
+  let counter = document.getElementById(`${field.id}_count`);
+  if (!counter) {
+    counter = document.createElement("p");
+    counter.id = `${field.id}_count`;
+    counter.className = "char-count";
+    const said = document.createElement("span");  // a sibling: not read twice with the field
+    said.id = `${field.id}_count_said`;
+    said.className = "visually-hidden";
+    said.setAttribute("role", "status");
+    field.after(counter, said);
+    const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    field.setAttribute("aria-describedby", [...described, counter.id].join(" "));
+  }
+  const length = [...field.value].length;
+  const over = length - limit;
+  counter.textContent = `${NUMBER.format(length)} / ${NUMBER.format(limit)}`
+    + (over > 0 ? ` · ${plural(over, "character")} over the limit` : "");
+  if (counter.classList.contains("over") !== over > 0) {  // said out loud only when it changes
+    document.getElementById(`${field.id}_count_said`).textContent = over > 0
+      ? `${plural(over, "character")} over the limit of ${NUMBER.format(limit)}.` : "";
+  }
+  counter.classList.toggle("over", over > 0);
+  field.classList.toggle("over-limit", over > 0);
+}
+function countAll(root) {
+  if (root.matches && root.matches("[data-max-length]")) countCharacters(root);
+  if (root.querySelectorAll) root.querySelectorAll("[data-max-length]").forEach(countCharacters);
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches && event.target.matches("[data-max-length]")) countCharacters(event.target);
+});
+document.addEventListener("htmx:load", (event) => countAll(event.detail.elt));
+document.addEventListener("DOMContentLoaded", () => countAll(document));  // after the kept text
+
