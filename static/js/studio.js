@@ -114,3 +114,56 @@ document.addEventListener("input", (event) => {
 document.addEventListener("htmx:load", (event) => countAll(event.detail.elt));
 document.addEventListener("DOMContentLoaded", () => countAll(document));  // after the kept text
 
+/* Choosing a model on Create: the keyboard goes on in its form's first field, not back at the
+   list of models. */
+document.addEventListener("htmx:afterSettle", (event) => {
+  const config = event.detail.requestConfig;
+  if (!config || config.verb !== "get" || event.detail.target.id !== "model-panel") return;
+  const form = document.getElementById("generation-form");
+  const first = form && form.querySelector(
+    "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])");
+  if (first) first.focus();
+});
+
+/* Copy buttons (the workspace's invitation links): the text of the element named by data-copy
+   goes on the clipboard and the button says "Copied" for a moment. Without JavaScript the buttons
+   stay hidden and the link is text to select. */
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = document.createElement("textarea"); // plain http
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "offscreen";
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  if (!ok) throw new Error("copy refused");
+}
+function showCopyButtons(root) {
+  if (root.querySelectorAll) root.querySelectorAll(".copy-button[hidden]").forEach((b) => { b.hidden = false; });
+}
+document.addEventListener("DOMContentLoaded", () => showCopyButtons(document));
+document.addEventListener("htmx:load", (event) => showCopyButtons(event.detail.elt));
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest && event.target.closest(".copy-button");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  const status = document.getElementById(button.dataset.status);
+  try {
+    await copyText(source.textContent.trim());
+    button.textContent = "Copied";
+    if (status) status.textContent = "Copied the link.";
+    clearTimeout(button.copiedTimer);
+    button.copiedTimer = setTimeout(() => {
+      button.textContent = "Copy";
+      if (status) status.textContent = "";
+    }, 2000);
+  } catch (error) {
+    getSelection().selectAllChildren(source);
+    if (status) status.textContent = "The browser refused to copy: the link is selected, press Ctrl+C (⌘C).";
+  }
+});

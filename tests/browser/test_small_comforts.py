@@ -1,0 +1,106 @@
+"""Issue #14 in Chromium: an over-long prompt is counted and refused (never cut short), Escape
+closes a menu, Ctrl/Cmd+Enter runs from any field, an invitation link copies, and choosing a
+model puts the keyboard in its form."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_generate import sign_up
+from tests.browser.test_teams import invite
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_over_long_prompt_is_counted_refused_and_never_runs(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    prompt = page.get_by_label("Prompt", exact=True)
+    counter = page.locator("#id_prompt_count")
+    expect(counter).to_have_text("0 / 5,000")
+    prompt.fill("a" * 5001)  # as a paste puts it: all of it, nothing cut at 5,000
+    assert prompt.evaluate("el => el.value.length") == 5001
+    expect(counter).to_have_text("5,001 / 5,000 · 1 character over the limit")
+    expect(counter).to_have_class("char-count over")
+    assert "id_prompt_count" in (prompt.get_attribute("aria-describedby") or "")
+    page.get_by_role("button", name="Run Flux 2").click()
+    errors = page.locator(".field-invalid .errorlist")
+    expect(errors).to_have_text("Prompt must be at most 5000 characters (it has 5001).")
+    expect(page.locator(".job-card")).to_have_count(0)
+    # The form came back by htmx: its counter with it, still over.
+    expect(page.locator("#id_prompt_count")).to_contain_text("1 character over")
+    page.get_by_label("Prompt", exact=True).press("End")
+    page.get_by_label("Prompt", exact=True).press("Backspace")
+    expect(page.locator("#id_prompt_count")).to_have_text("5,000 / 5,000")
+    expect(page.locator("#id_prompt_count")).to_have_class("char-count")
+    page.get_by_role("button", name="Run Flux 2").click()
+    expect(page.locator(".job-card")).to_have_count(1)
+
+
+def test_escape_closes_the_account_menu_and_focus_goes_back_to_its_button(page) -> None:
+    sign_up(page)
+    summary = page.locator("details.account-menu > summary")
+    summary.click()
+    expect(page.get_by_role("link", name="Workspace settings")).to_be_visible()
+    page.get_by_role("link", name="Workspace settings").focus()
+    page.keyboard.press("Escape")
+    expect(page.locator("details.account-menu")).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
+
+
+def test_ctrl_enter_in_a_field_other_than_the_prompt_runs_the_job(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Imagen 4").click()
+    page.get_by_label("Prompt", exact=True).fill("a harbour run from another field")
+    page.get_by_label("Number of images").fill("2")
+    page.get_by_label("Number of images").press("Control+Enter")
+    expect(page.locator(".job-card")).to_have_count(1)
+    expect(page.locator(".job-card").first).to_contain_text("a harbour run from another field")
+
+
+def test_choosing_a_model_puts_the_keyboard_in_its_first_field(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
+    expect(page.get_by_label("Prompt", exact=True)).to_be_focused()
+    page.keyboard.type("typed straight away")
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("typed straight away")
+
+
+def test_an_invitation_link_copies_with_its_button(browser, live_studio) -> None:
+    context = browser.new_context(
+        base_url=live_studio.url, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_up(page)
+        path = invite(page, "Member")
+        row = page.locator(".ws-row", has=page.locator(".invite-link", has_text=path))
+        button = row.get_by_role("button", name="Copy")
+        expect(button).to_be_visible()
+        button.click()
+        expect(row.get_by_role("button", name="Copied")).to_be_visible()
+        expect(row.get_by_role("status")).to_have_text("Copied the link.")
+        assert page.evaluate("navigator.clipboard.readText()") == live_studio.url + path
+        expect(row.get_by_role("button", name="Copy", exact=True)).to_be_visible(timeout=5_000)
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_invitation_link_is_text_and_no_button_shows(
+    browser, live_studio
+) -> None:
+    context = browser.new_context(base_url=live_studio.url, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_up(page)
+        path = invite(page, "Member")
+        row = page.locator(".ws-row", has=page.locator(".invite-link", has_text=path))
+        expect(row.locator(".copy-button")).to_be_hidden()
+        expect(row.locator(".invite-link")).to_contain_text(path)
+    finally:
+        context.close()
