@@ -100,9 +100,10 @@ def signed_in(status: int | str) -> dict[str, int | str]:
 # fmt: off
 EXPECTED: dict[str, dict[str, int | str]] = {
     # Columns: anonymous, viewer, member, admin, owner, other (member of X), other-owner (of X).
-    # Public by design: health, the invitation page (its token is the key), upstream callbacks
+    # Public by design: health, the favicon, the invitation page (its token is the key), upstream callbacks
     # (need the job's token) and signed input links (need a valid signature).
     "healthz": everyone(200),
+    "favicon": everyone(301),  # a redirect to the static icon
     "invitation": everyone(200),
     "callback": everyone(204),
     "input-file": everyone(200),
@@ -356,6 +357,7 @@ def _budget_data(world: World) -> dict:
 GET, POST = "GET", "POST"
 REQUESTS: dict[str, Call] = {
     "healthz": Call(GET),
+    "favicon": Call(GET),
     "invitation": Call(GET, lambda w: [w.invitation.token]),
     "callback": Call(POST, lambda w: [w.done.code, w.done.callback_token]),
     "input-file": Call(GET, lambda w: [inputs.sign("f", w.result.pk), w.result.filename]),
