@@ -100,8 +100,8 @@ def signed_in(status: int | str) -> dict[str, int | str]:
 # fmt: off
 EXPECTED: dict[str, dict[str, int | str]] = {
     # Columns: anonymous, viewer, member, admin, owner, other (member of X), other-owner (of X).
-    # Public by design: health, the favicon, the invitation page (its token is the key), upstream callbacks
-    # (need the job's token) and signed input links (need a valid signature).
+    # Public by design: health, the favicon, the invitation page (its token is the key),
+    # upstream callbacks (need the job's token) and signed input links (need a signature).
     "healthz": everyone(200),
     "favicon": everyone(301),  # a redirect to the static icon
     "invitation": everyone(200),
