@@ -74,29 +74,14 @@
     }
   });
 
-  async function copy(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return;
-    }
-    const area = document.createElement("textarea"); // older browsers, plain http
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "offscreen";
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand("copy");
-    area.remove();
-    if (!ok) throw new Error("copy refused");
-  }
-
+  // copyText (studio.js, loaded first on every page) puts text on the clipboard.
   document.addEventListener("click", async (event) => {
     const button = event.target.closest(".bubble-copy");
     if (!button) return;
     const source = document.getElementById(button.dataset.copy);
     const status = button.parentElement.querySelector(".copy-status");
     try {
-      await copy(source.content.textContent);
+      await copyText(source.content.textContent);
       if (status) status.textContent = "Copied.";
     } catch (error) {
       if (status) status.textContent = "Copying was refused by the browser; select the text instead.";

@@ -125,8 +125,9 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (first) first.focus();
 });
 
-/* Copy buttons (the workspace's invitation links): the text of the element named by data-copy
-   goes on the clipboard and the button says "Copied" for a moment. Without JavaScript the buttons
+/* Copy buttons (the workspace's invitation links; chat.js's Copy of a reply uses copyText too):
+   the text of the element named by data-copy goes on the clipboard and the button says "Copied"
+   for a moment. Without JavaScript the buttons
    stay hidden and the link is text to select. */
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
