@@ -25,6 +25,8 @@ def start_job(**fields) -> Generation:
         ledger.hold(generation)
         if generation.state == State.QUEUED:
             tasks.enqueue_submit(generation)
+        else:
+            tasks.enqueue_approval_request(generation)
     return generation
 
 

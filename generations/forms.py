@@ -22,7 +22,8 @@ from django.core.files.uploadedfile import UploadedFile
 from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
-from generations.models import Generation, GenerationFile, Upload
+from generations.models import Generation, GenerationFile, Upload, needs_approval
+from studio import ledger
 
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
 DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
@@ -359,6 +360,22 @@ class GenerationForm(forms.Form):
     def estimate(self) -> int:
         """Credits for what the form holds now (file inputs never change a price)."""
         return self.spec.estimate(self.raw_params())
+
+    def run_notes(self) -> list[str]:
+        """What Run will do with this job beyond sending it, said before the click: refused
+        for the budget or the pool (the sentence the refusal would give), or parked for an
+        admin's approval."""
+        estimate = self.estimate()
+        workspace = self.membership.workspace
+        refused = ledger.refusal(workspace, self.membership.user_id, estimate)
+        if refused:
+            return [refused]
+        if needs_approval(self.membership, estimate):
+            return [
+                f"Above this workspace's {workspace.approval_threshold} credits a job needs an "
+                "admin's approval: Run holds its credits, and it is sent once an admin approves."
+            ]
+        return []
 
     def estimate_blocked_by(self) -> str:
         """The label of a value typed in that the model refuses (its price would be for a job

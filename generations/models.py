@@ -115,6 +115,15 @@ STATUS_SENTENCES = {
 _FREE = object()  # Generation.fail's default: nothing was charged
 
 
+def needs_approval(membership, estimate) -> bool:
+    """A job of `estimate` credits by this member waits for an admin: above the workspace's
+    per-job threshold, unless the member is an admin (whose jobs go straight out)."""
+    threshold = membership.workspace.approval_threshold
+    if threshold is None or estimate <= threshold:
+        return False
+    return not membership.can_manage
+
+
 class GenerationQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> GenerationQuerySet:
         return self.filter(workspace=workspace)
@@ -128,6 +137,10 @@ class GenerationQuerySet(models.QuerySet):
         if membership.can_manage:
             return jobs
         return jobs.filter(models.Q(private=False) | models.Q(user=user))
+
+    def waiting(self) -> GenerationQuerySet:
+        """Jobs parked for an admin's approval, oldest first (the order to decide them in)."""
+        return self.filter(state=State.AWAITING_APPROVAL).order_by("created_at", "pk")
 
     def active(self) -> GenerationQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
@@ -478,7 +491,7 @@ class Generation(models.Model):
         if threshold is None or self.estimate <= threshold:
             return False
         membership = Membership.objects.filter(workspace=self.workspace, user=self.user).first()
-        return not (membership and membership.can_manage)
+        return membership is None or needs_approval(membership, self.estimate)
 
     def approve(self, by) -> bool:
         """awaiting → queued, said in the audit log (who, what, what it holds)."""

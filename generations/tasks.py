@@ -104,6 +104,21 @@ def enqueue_submit(generation: Generation) -> None:
     transaction.on_commit(lambda: async_task("generations.tasks.submit", pk))
 
 
+def enqueue_approval_request(generation: Generation) -> None:
+    """Tell the workspace's approvers (by email, when configured) once the job is saved."""
+    pk = generation.pk
+    transaction.on_commit(lambda: async_task("generations.tasks.ask_approvers", pk))
+
+
+def ask_approvers(generation_id: int) -> None:
+    """Safe to run twice in effect: a job already decided sends nothing."""
+    from generations import notify
+
+    generation = Generation.objects.filter(pk=generation_id).select_related("workspace").first()
+    if generation is not None:
+        notify.approval_needed(generation)
+
+
 def submit(generation_id: int) -> None:
     if not Generation.claim_for_submit(generation_id):
         return  # a second delivery, or no longer queued

@@ -222,6 +222,16 @@ def _admins(workspace: Workspace) -> str:
     return names[0] if names else "an admin"
 
 
+def refusal(workspace: Workspace, member_id: int, amount: Decimal | int) -> str:
+    """The sentence a hold of `amount` would be refused with now ("" when it fits): the Create
+    form shows it before Run, the hold raises it."""
+    try:
+        _check_fits(workspace, member_id, Decimal(amount))
+    except BudgetExceeded as e:
+        return str(e)
+    return ""
+
+
 def _check_fits(workspace: Workspace, member_id: int, amount: Decimal) -> None:
     now = timezone.now()
     room = allowance(workspace, member_id, now)

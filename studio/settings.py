@@ -288,6 +288,8 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "API in One Studio <studio@localhost>")
+# Owners and admins get an email when a job waits for their approval: on when EMAIL_HOST is set.
+STUDIO_APPROVAL_EMAILS = env_bool("STUDIO_APPROVAL_EMAILS", bool(EMAIL_HOST))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import uuid
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from generations.models import Generation, State
-from studio.models import AuditEvent, LedgerEntry, Membership, Role, Workspace
+from studio.models import AuditEvent, Budget, LedgerEntry, Membership, Role, Workspace
 from tests.conftest import client_for, make_user, sandbox_tasks
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,105 @@ def test_a_rejection_says_who_and_why_and_both_decisions_are_in_the_audit_log(
     audit = client_for(alice).get("/workspace/audit").content.decode()
     assert "job rejected" in audit
     assert "job approved" in audit
+
+
+# -- admins are told what waits for them; members are told before Run (issue 14, item 8) ------
+
+
+def test_the_header_counts_the_jobs_waiting_for_an_admin(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    page = client_for(alice).get("/gallery/").content.decode()
+    assert 'id="nav-approvals"' in page
+    assert "count-badge" not in page
+    ask_for_a_video(carol, django_capture_on_commit_callbacks, token="a")
+    ask_for_a_video(carol, django_capture_on_commit_callbacks, token="b")
+    page = client_for(alice).get("/gallery/").content.decode()
+    assert '<span class="count-badge" title="2 jobs waiting for approval">2' in page
+    assert "Menu (2 waiting for approval)" in page  # on a phone the menu is closed
+    assert 'id="nav-approvals"' not in client_for(carol).get("/gallery/").content.decode()
+
+
+def test_an_admins_create_page_lists_the_jobs_waiting_with_approve_and_reject(
+    alice, carol, upstream, django_capture_on_commit_callbacks
+) -> None:
+    generation = ask_for_a_video(carol, django_capture_on_commit_callbacks)
+    page = client_for(alice).get("/").content.decode()
+    assert "Waiting for your approval" in page
+    assert f'id="approve-{generation.code}"' in page
+    assert f'id="reject-{generation.code}"' in page
+    assert "By carol" in page
+    mine = client_for(carol).get("/").content.decode()
+    assert "Waiting for your approval" not in mine
+    assert f"approve-{generation.code}" not in mine
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(alice).post(f"/g/{generation.code}/approve")
+    assert "Waiting for your approval" not in client_for(alice).get("/").content.decode()
+
+
+def _said(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_a_member_sees_before_run_that_a_job_will_need_approval(alice, carol) -> None:
+    expensive = {"mode": "std", "duration": "3", "prompt": "a dog"}  # 120 credits
+    note = "needs an admin's approval"
+    assert note in _said(client_for(carol).post("/create/kling-3/estimate", expensive))
+    cheap = client_for(carol).post("/create/flux-2/estimate", {"prompt": "a dog"})
+    assert note not in _said(cheap)
+    assert note not in _said(client_for(alice).post("/create/kling-3/estimate", expensive))
+    assert note in _said(client_for(carol).get("/?model=kling-3"))  # first page
+
+
+def test_a_member_sees_before_run_that_a_job_would_go_over_budget(alice, carol) -> None:
+    membership = Membership.objects.get(user=carol, workspace=alice.memberships.get().workspace)
+    Budget.objects.create(membership=membership, limit=50, period="day")
+    expensive = {"mode": "std", "duration": "3", "prompt": "a dog"}  # 120 credits
+    shown = _said(client_for(carol).post("/create/kling-3/estimate", expensive))
+    assert "This job needs 120 credits but you have 50 of your 50 left today" in shown
+    assert "approval" not in shown  # it would be refused first: one sentence, the true one
+    workspace = membership.workspace
+    Workspace.objects.filter(pk=workspace.pk).update(pool_enabled=True, pool_balance=10)
+    Budget.objects.filter(membership=membership).delete()
+    cheap = client_for(carol).post("/create/flux-2/estimate", {"prompt": "a dog"})
+    assert "the workspace's pool has 10 left" not in _said(cheap)  # 8 fits in 10
+    shown = _said(client_for(carol).post("/create/kling-3/estimate", expensive))
+    assert "This job needs 120 credits but the workspace's pool has 10 left" in shown
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_admins_get_an_email_when_email_is_configured(
+    alice, carol, upstream, django_capture_on_commit_callbacks, settings, mailoutbox, configured
+) -> None:
+    settings.STUDIO_APPROVAL_EMAILS = configured
+    settings.STUDIO_PUBLIC_URL = "https://studio.example.com"
+    alice.email = "alice@example.com"
+    alice.save()
+    ask_for_a_video(carol, django_capture_on_commit_callbacks)
+    if not configured:
+        assert mailoutbox == []
+        return
+    [message] = mailoutbox
+    assert message.to == ["alice@example.com"]
+    assert "120 credits waits for your approval" in message.subject
+    assert "carol asked Kling 3" in message.body
+    assert "a dog" in message.body
+    assert "https://studio.example.com/approvals/" in message.body
+
+
+def test_no_email_for_a_job_already_decided(
+    alice, carol, upstream, settings, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    from generations import tasks
+
+    settings.STUDIO_APPROVAL_EMAILS = True
+    alice.email = "alice@example.com"
+    alice.save()
+    with django_capture_on_commit_callbacks(execute=False):  # its task waits in the queue
+        client_for(carol).post(
+            "/create/kling-3/", {"token": "v", "prompt": "a dog", "mode": "std", "duration": "3"}
+        )
+    generation = Generation.objects.get(token="v")
+    generation.reject(alice, "")
+    tasks.ask_approvers(generation.pk)  # a late or second delivery of the task
+    assert mailoutbox == []

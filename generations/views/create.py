@@ -18,6 +18,8 @@ from generations.views import HtmxHttpRequest, current_workspace
 from studio import ledger
 from studio.access import require_spender
 
+WAITING_SHOWN = 5  # jobs awaiting approval on an admin's Create page; the rest on Approvals
+
 
 def _spec(slug: str) -> catalog.ModelSpec:
     try:
@@ -53,6 +55,9 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         "jobs": _my_jobs(request),
         "kind": spec.kind if spec else request.GET.get("kind", "image"),
     }
+    if request.membership.can_manage:  # what waits for this admin's decision, oldest first
+        waiting = Generation.objects.for_workspace(request.membership.workspace).waiting()
+        context["waiting_jobs"] = list(waiting.select_related("user").for_cards()[:WAITING_SHOWN])
     if request.membership.can_spend:  # what is left to spend: the member's budget, the pool
         workspace = request.membership.workspace
         workspace.refresh_from_db(fields=["pool_enabled", "pool_balance"])  # after a Run's hold
@@ -62,6 +67,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         context["open_advanced"] = form.shows_advanced(context["advanced_blocks"])
         context["estimate"] = form.estimate()
         context["blocked_by"] = form.estimate_blocked_by() if form.is_bound else ""
+        context["run_notes"] = form.run_notes()
     template = "generations/create.html"
     if request.htmx and request.htmx.target == "model-panel":
         template += "#model-panel"
@@ -144,7 +150,12 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
     spec = _spec(slug)
     form = GenerationForm(spec, request.membership, request.POST)
-    context = {"estimate": form.estimate(), "blocked_by": form.estimate_blocked_by(), "spec": spec}
+    context = {
+        "estimate": form.estimate(),
+        "blocked_by": form.estimate_blocked_by(),
+        "run_notes": form.run_notes(),
+        "spec": spec,
+    }
     return TemplateResponse(request, "generations/create.html#estimate", context)
 
 

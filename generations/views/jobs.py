@@ -149,10 +149,9 @@ def reject(request: HtmxHttpRequest, code) -> HttpResponse:
 def approvals(request: HtmxHttpRequest) -> HttpResponse:
     manager_membership(request)
     waiting = (
-        Generation.objects.filter(workspace=request.membership.workspace)
-        .filter(state=State.AWAITING_APPROVAL)
+        Generation.objects.for_workspace(request.membership.workspace)
+        .waiting()
         .select_related("user")
-        .order_by("created_at")
     )
     return TemplateResponse(request, "generations/approvals.html", {"waiting": waiting})
 

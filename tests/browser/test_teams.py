@@ -177,3 +177,31 @@ def test_a_revoked_invitation_says_it_was_withdrawn(page, new_page) -> None:
         "This invitation was withdrawn by an admin of the workspace."
     )
     expect(stranger.get_by_role("link", name="Sign up to join")).to_have_count(0)
+
+
+def test_a_member_is_told_before_run_and_the_owner_approves_from_create(page, new_page) -> None:
+    """Issue 14, item 8: the member sees the job will need approval before Run; the owner sees a
+    count in the header and the waiting job on their Create page, and approves it there."""
+    owner = sign_up_owner(page)
+    page.goto("/credits/")
+    page.get_by_label("Members' jobs estimated above").fill("3")
+    page.locator("form[action='/credits/approval']").get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Members' jobs estimated above")).to_have_value("3")
+    link = invite(page, "Member")
+
+    member_page = new_page()
+    join(member_page, link, f"{owner}'s workspace", "Member", "mem")
+    member_page.get_by_role("link", name="Imagen 4").click()
+    member_page.get_by_label("Prompt", exact=True).fill("a lighthouse at dawn")
+    expect(member_page.locator("#estimate")).to_contain_text("needs an admin's approval")
+    member_page.get_by_role("button", name="Run Imagen 4").click()
+    card = member_page.locator(".job-card").first
+    expect(card.locator(".state-badge")).to_contain_text("approval")
+
+    page.goto("/")
+    expect(page.locator("#nav-approvals .count-badge")).to_contain_text("1")
+    waiting = page.locator(".waiting-jobs")
+    expect(waiting).to_contain_text("a lighthouse at dawn")
+    waiting.get_by_role("button", name="Approve").click()
+    expect(waiting.locator(".state-badge")).not_to_contain_text("approval")
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
