@@ -232,7 +232,9 @@ def test_pacing_learns_each_model_s_real_durations(alice, settings) -> None:
     assert ModelTiming.usual_seconds(spec) == spec.typical_seconds
 
 
-@pytest.mark.parametrize(("drift", "speed"), [(0.5, 0.05), (2.0, 0.02)])
+# Drifts far from 1, so that a loaded machine (whose own delays add to what is learned) cannot
+# blur the direction: at 0.5 a 2-core runner busy with other work learned 0.49 s of a 0.4 s bound.
+@pytest.mark.parametrize(("drift", "speed"), [(0.25, 0.1), (2.0, 0.02)])
 def test_the_studio_learns_durations_that_drift_off_the_catalog(
     alice, field, monkeypatch, drift, speed
 ) -> None:
