@@ -19,6 +19,7 @@ urlpatterns = [
     path("approvals/", jobs.approvals, name="approvals"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
+    path("g/<uuid:code>/inputs/<str:name>/<int:index>", jobs.input_file, name="generation-input"),
     path("callbacks/<uuid:code>/<str:token>", callbacks.callback, name="callback"),
     path("inputs/<str:token>/<str:filename>", files.input_file, name="input-file"),
     path("chat/", chat_views.index, name="chat"),

@@ -157,6 +157,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "generation": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-card": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-file": row(LOGIN, 200, 200, 200, 200, N, N),
+    "generation-input": row(LOGIN, 200, 200, 200, 200, N, N),  # a file uploaded as its input
     "generation-cancel": row(LOGIN, N, *(to("generation"),) * 3, N, N),  # author or admin
     "generation-retry": row(LOGIN, N, to("generation"), N, N, N, N),  # its author only
     "generation-approve": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
@@ -260,6 +261,10 @@ def world(db, settings, tmp_path) -> World:
         accepted_at=timezone.now(), finished_at=timezone.now(),
     )  # fmt: skip
     result = add_result(done)
+    uploaded = Upload(workspace=w, user=member, content_type="image/png", size=10)
+    uploaded.file.save("input.png", ContentFile(png_bytes()), save=True)
+    done.params = {"prompt": DONE_PROMPT, "input_urls": [{"upload": str(uploaded.code)}]}
+    done.save(update_fields=["params"])
     params = {"prompt": WAITING_PROMPT}
     waiting = actions.start_job(
         workspace=w, user=member, model_slug="flux-2", kind="image", params=params,
@@ -401,6 +406,7 @@ REQUESTS: dict[str, Call] = {
     "generation": Call(GET, lambda w: [w.done.code]),
     "generation-card": Call(GET, lambda w: [w.done.code]),
     "generation-file": Call(GET, lambda w: [w.done.code, 0]),
+    "generation-input": Call(GET, lambda w: [w.done.code, "input_urls", 0]),
     "generation-cancel": Call(POST, lambda w: [w.waiting.code]),
     "generation-retry": Call(POST, lambda w: [w.failed.code], lambda w: {"token": "0" * 32}),
     "generation-approve": Call(POST, lambda w: [w.waiting.code]),

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from generations import actions
+from generations import actions, described
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
 from generations.views.files import stored_file
@@ -33,7 +33,11 @@ def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
 @require_GET
 def detail(request: HtmxHttpRequest, code) -> HttpResponse:
     generation = get_generation(request, code)
-    return TemplateResponse(request, "generations/detail.html", {"generation": generation})
+    context = {
+        "generation": generation,
+        "params": described.describe(generation, request.user, request.membership),
+    }
+    return TemplateResponse(request, "generations/detail.html", context)
 
 
 @login_required
@@ -171,6 +175,22 @@ def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
         filename=result.filename,
         download=request.GET.get("download") == "1",
         byte_range=request.headers.get("Range", ""),
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def input_file(request: HtmxHttpRequest, code, name: str, index: int) -> HttpResponse:
+    """A file a member uploaded as an input of a job, shown on the job's page: after the same
+    check as the page (the upstream gets it by a signed link instead, see files.input_file)."""
+    generation = get_generation(request, code)
+    upload = described.uploaded_input(generation, name, index)
+    if upload is None:
+        raise Http404("No such input")
+    response = stored_file(
+        upload.file, upload.content_type, filename=upload.file.name.rsplit("/", 1)[-1]
     )
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -168,3 +168,36 @@ document.addEventListener("click", async (event) => {
     if (status) status.textContent = "The browser refused to copy: the link is selected, press Ctrl+C (⌘C).";
   }
 });
+
+/* Lightbox: a result image on its job's page opens full size over the page (Escape, Close or a
+   click beside it closes it, the keyboard goes back to the image). Without JavaScript, or with
+   a modifier key, the link opens the file itself. */
+function lightbox() {
+  let dialog = document.getElementById("lightbox");
+  if (dialog) return dialog;
+  dialog = document.createElement("dialog");
+  dialog.id = "lightbox";
+  dialog.className = "lightbox";
+  dialog.setAttribute("aria-label", "Result at full size");
+  dialog.innerHTML = '<figure><img alt=""><figcaption class="small"></figcaption></figure>'
+    + '<p class="lightbox-actions"><a class="button small" target="_blank" rel="noopener">Open the file</a> '
+    + '<button type="button" class="button small primary">Close</button></p>';
+  dialog.querySelector("button").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+  dialog.addEventListener("close", () => { if (dialog.opener) dialog.opener.focus(); });
+  document.body.append(dialog);
+  return dialog;
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.lightbox-link");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  const dialog = lightbox();
+  const thumb = link.querySelector("img");
+  dialog.querySelector("img").src = link.href;
+  dialog.querySelector("img").alt = thumb ? thumb.alt : "";
+  dialog.querySelector("figcaption").textContent = link.dataset.lightbox || "";
+  dialog.querySelector("a").href = link.href;
+  dialog.opener = link;
+  dialog.showModal();
+});

@@ -104,3 +104,31 @@ def test_without_javascript_the_invitation_link_is_text_and_no_button_shows(
         expect(row.locator(".invite-link")).to_contain_text(path)
     finally:
         context.close()
+
+
+def test_a_job_page_shows_its_result_large_and_opens_it_in_a_lightbox(page) -> None:
+    """Issue 14, item 6: on its page the result is full width (it was a 129 px thumbnail), opens
+    full size over the page, and Escape gives the keyboard back to it; parameters read as words."""
+    sign_up(page)
+    page.get_by_role("link", name="Imagen 4").click()
+    page.get_by_label("Prompt", exact=True).fill("a lantern on a jetty")
+    page.get_by_role("button", name="Run Imagen 4").click()
+    card = page.locator(".job-card").first
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    card.get_by_role("link", name="Details").click()
+    expect(page.locator(".params")).to_contain_text("Prompt")
+    expect(page.locator(".params")).not_to_contain_text("num_images")
+    image = page.locator(".job-card .result img").first
+    expect(image).to_be_visible()
+    assert image.bounding_box()["width"] > 400
+    page.locator(".job-card .lightbox-link").first.click()
+    dialog = page.locator("dialog#lightbox")
+    expect(dialog).to_be_visible()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#lightbox img'); "
+        "return i.complete && i.naturalWidth > 0; }"
+    )
+    expect(dialog.get_by_role("button", name="Close")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".job-card .lightbox-link").first).to_be_focused()
