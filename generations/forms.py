@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.html import format_html, format_html_join
 
 from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
@@ -61,6 +62,29 @@ class TextField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return _one_newline(value) if isinstance(value, str) else value
+
+
+class SuggestionsInput(forms.TextInput):
+    """A text box with a list of suggestions (a `<datalist>`): pick one or type another."""
+
+    def __init__(self, suggestions: tuple[str, ...] = (), attrs=None) -> None:
+        super().__init__(attrs)
+        self.suggestions = suggestions
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if not self.suggestions:
+            return super().render(name, value, attrs, renderer)
+        list_id = f"{(attrs or {}).get('id') or name}-suggestions"
+        box = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join("", '<option value="{}">', ((s,) for s in self.suggestions))
+        return format_html('{}<datalist id="{}">{}</datalist>', box, list_id, options)
+
+
+def _voice_help(suggestions: tuple[str, ...]) -> str:
+    if not suggestions:
+        return ""
+    names = " or ".join(suggestions)
+    return f"Optional: {names} (API in One's own examples), or any name."
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -191,7 +215,12 @@ class GenerationForm(forms.Form):
         if part == "duration":
             return forms.IntegerField(label="Seconds", min_value=1, max_value=15, required=False)
         if part == "voice":
-            return _count_not_cut(forms.CharField(label="Voice", max_length=64, required=False), 64)
+            voice = forms.CharField(
+                label="Voice", max_length=64, required=False,
+                widget=SuggestionsInput(param.suggestions),
+                help_text=_voice_help(param.suggestions),
+            )  # fmt: skip
+            return _count_not_cut(voice, 64)
         field = forms.CharField(
             label="Prompt" if part == "prompt" else "Line",
             widget=forms.Textarea(attrs={"rows": 2}),

@@ -172,6 +172,30 @@ def test_it_speaks_a_two_voice_dialogue(
     assert generation.files.get().content_type == "audio/mpeg"
 
 
+def test_the_voice_box_offers_the_documented_voices_and_takes_any_name(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    page = alice_client.get("/?model=elevenlabs-v3").content.decode()
+    assert 'list="id_dialogue-0-voice-suggestions"' in page
+    listed = page.split('<datalist id="id_dialogue-0-voice-suggestions">')[1].split("</datalist>")[
+        0
+    ]
+    assert listed == '<option value="narrator"><option value="user">'
+    assert 'id="id_dialogue-1-voice-suggestions"' in page  # each line its own list
+    post_form(
+        alice_client,
+        "elevenlabs-v3",
+        {
+            "token": "v",
+            "dialogue-rows": "1",
+            "dialogue-0-text": "Hi.",
+            "dialogue-0-voice": "Rachel",
+        },
+        django_capture_on_commit_callbacks,
+    )
+    assert Generation.objects.get().params["dialogue"] == [{"text": "Hi.", "voice": "Rachel"}]
+
+
 def test_it_runs_suno_in_custom_and_inspiration_modes(
     alice_client, upstream, django_capture_on_commit_callbacks
 ) -> None:

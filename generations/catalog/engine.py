@@ -77,6 +77,9 @@ class Param:
     max_items: int | None = None  # for image_urls / dialogue / multi_prompt
     help: str = ""
     advanced: bool = False  # hide behind "more options" in the form
+    # Values the upstream's documentation names, offered as suggestions while any is allowed
+    # (a dialogue's voices: the manual lists none, its examples use "narrator" and "user").
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ SPECS: tuple[ModelSpec, ...] = (
                 "Dialogue",
                 required=True,
                 help="One or more lines, each with text and an optional voice.",
+                suggestions=("narrator", "user"),
             ),
             Param(
                 "stability",
