@@ -64,6 +64,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench
 	$(BIN)/python -m tests.bench.usage
 	$(BIN)/python -m tests.bench.chat
+	$(BIN)/python -m tests.bench.downloads
 
 # The direct dependencies (pyproject.toml, dev included), resolved and pinned with all of theirs.
 lock: | $(BIN)/python

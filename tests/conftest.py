@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from generations import client
 from generations.sandbox.server import SandboxConfig, SandboxServer
-from studio.models import Workspace
+from studio.models import Membership, Role, Workspace
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,6 +52,18 @@ def make_user(username: str = "alice"):
 @pytest.fixture
 def alice(db):
     return make_user("alice")
+
+
+@pytest.fixture
+def team(alice):
+    """alice's workspace, and carol: a member of it (alice owns it), working in it."""
+    workspace = alice.memberships.get().workspace
+    carol = make_user("carol")
+    Membership.objects.filter(user=carol).update(selected_at=None)
+    Membership.objects.create(
+        workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
+    )
+    return workspace, carol
 
 
 @pytest.fixture

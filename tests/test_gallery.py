@@ -38,17 +38,6 @@ def done(user, workspace, prompt: str, *, slug="flux-2", kind="image", **fields)
     return job
 
 
-@pytest.fixture
-def team(alice):
-    workspace = alice.memberships.get().workspace
-    carol = make_user("carol")
-    Membership.objects.filter(user=carol).update(selected_at=None)
-    Membership.objects.create(
-        workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
-    )
-    return workspace, carol
-
-
 def codes(response) -> list[str]:
     return [str(job.code) for job in response.context_data["page"].object_list]
 

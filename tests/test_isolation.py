@@ -164,6 +164,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "generation-reject": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),
     "gallery": signed_in(200),  # the current workspace's results only
+    "gallery-zip": signed_in(200),  # a zip of the current workspace's results only
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
     "chat-new": row(LOGIN, N, 200, 200, 200, 200, 200),  # empty form: shown again
@@ -413,6 +414,7 @@ REQUESTS: dict[str, Call] = {
     "generation-reject": Call(POST, lambda w: [w.waiting.code]),
     "approvals": Call(GET),
     "gallery": Call(GET),
+    "gallery-zip": Call(GET),
     "chat": Call(GET),
     "chat-new": Call(POST),
     "chat-conversation": Call(GET, lambda w: [w.conversation.code]),

@@ -10,11 +10,9 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django.utils import timezone
 
 from generations.models import Generation, State, Upload
-from studio.models import Membership, Role
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
 from tests.test_gallery import done
 from tests.test_isolation import png_bytes
 
@@ -30,17 +28,6 @@ def _media(settings, tmp_path) -> None:
             "OPTIONS": {"location": tmp_path / "media"},
         },
     }
-
-
-@pytest.fixture
-def team(alice):
-    workspace = alice.memberships.get().workspace
-    carol = make_user("carol")
-    Membership.objects.filter(user=carol).update(selected_at=None)
-    Membership.objects.create(
-        workspace=workspace, user=carol, role=Role.MEMBER, selected_at=timezone.now()
-    )
-    return workspace, carol
 
 
 def upload(workspace, user) -> Upload:
