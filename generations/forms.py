@@ -269,6 +269,29 @@ class GenerationForm(forms.Form):
         values = value if isinstance(value, list | tuple) else [value]
         return [str(v) for v in values if v not in (None, "")]
 
+    def preselect(self, picks: dict[str, list[int]]) -> None:
+        """Preselects earlier results (by file id) in the named inputs' gallery choices (a
+        remix): only results this member may see and of the input's kind; others are skipped."""
+        visible = Generation.objects.visible_to(self.membership.user, self.membership)
+        for name, ids in picks.items():
+            param = self.spec.param(name)
+            field = self.fields.get(f"{name}__pick")
+            if param is None or field is None:
+                continue
+            kind = PICK_KINDS[param.kind]
+            found = GenerationFile.objects.filter(generation__in=visible, kind=kind, pk__in=ids)
+            results = {f.pk: f for f in found.select_related("generation")}
+            chosen = [results[pk] for pk in ids if pk in results]
+            if not chosen:
+                continue
+            listed = {str(key) for key, _ in field.choices}
+            field.choices = [
+                *field.choices,
+                *((str(f.pk), _pick_label(f)) for f in chosen if str(f.pk) not in listed),
+            ]
+            values = [str(f.pk) for f in chosen]
+            field.initial = values if param.kind == "image_urls" else values[0]
+
     def use_result(self, reference: str) -> bool:
         """Preselects an earlier result (the gallery's "Use in…": "<job code>:<file number>") in
         the first input that takes its kind; only a result this member may see. False when

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
@@ -11,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap
 
-from generations import actions, catalog
+from generations import actions, catalog, remix
 from generations.forms import GenerationForm
 from generations.models import Generation
 from generations.views import HtmxHttpRequest, current_workspace
@@ -82,10 +84,28 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if not slug or not request.membership.can_spend:
         return _page(request, None)
     spec = _spec(slug)
+    source = _remix_source(request)
+    if source is not None:  # Remix: the form filled from an earlier job
+        plan = remix.plan(source, spec)
+        form = GenerationForm(spec, request.membership, initial=plan.initial, rows=plan.rows)
+        form.preselect(plan.picks)
+        response = _page(request, spec, form)
+        response.context_data["remix"] = plan
+        return response
     form = GenerationForm(spec, request.membership)
     if request.GET.get("input"):  # "Use in…" from the gallery: that result as the input
         form.use_result(request.GET["input"])
     return _page(request, spec, form)
+
+
+def _remix_source(request: HtmxHttpRequest) -> Generation | None:
+    """The job named by `?remix=<code>`, if this member may see it."""
+    try:
+        code = uuid.UUID(request.GET.get("remix", ""))
+    except ValueError:
+        return None
+    jobs = Generation.objects.visible_to(request.user, request.membership)
+    return jobs.filter(code=code).first()
 
 
 @login_required

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from generations import actions, described
+from generations import actions, catalog, described
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
 from generations.views.files import stored_file
@@ -37,6 +37,12 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
         "generation": generation,
         "params": described.describe(generation, request.user, request.membership),
     }
+    if request.membership.can_spend:  # Remix here, or on another model of its kind
+        context["remix_targets"] = [
+            spec
+            for spec in catalog.for_kind(generation.kind)
+            if spec.async_task and spec.slug != generation.model_slug
+        ]
     return TemplateResponse(request, "generations/detail.html", context)
 
 

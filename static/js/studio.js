@@ -154,18 +154,20 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
   const status = document.getElementById(button.dataset.status);
+  const label = button.dataset.label || (button.dataset.label = button.textContent);
+  const what = button.dataset.what || "link";  // what the sentences name: the link, the prompt
   try {
     await copyText(source.textContent.trim());
     button.textContent = "Copied";
-    if (status) status.textContent = "Copied the link.";
+    if (status) status.textContent = `Copied the ${what}.`;
     clearTimeout(button.copiedTimer);
     button.copiedTimer = setTimeout(() => {
-      button.textContent = "Copy";
+      button.textContent = label;
       if (status) status.textContent = "";
     }, 2000);
   } catch (error) {
     getSelection().selectAllChildren(source);
-    if (status) status.textContent = "The browser refused to copy: the link is selected, press Ctrl+C (⌘C).";
+    if (status) status.textContent = `The browser refused to copy: the ${what} is selected, press Ctrl+C (⌘C).`;
   }
 });
 

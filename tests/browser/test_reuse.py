@@ -1,0 +1,40 @@
+"""Reusing a result in the browser (issue 15): Remix fills the same model's form with every
+setting (seed included); Remix on another model fills what carries and names what did not."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_generate import sign_up
+
+pytestmark = pytest.mark.browser
+
+
+def test_remix_here_and_on_another_model(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Imagen 4").click()
+    page.get_by_label("Prompt", exact=True).fill("a fox in the snow")
+    page.get_by_label("Aspect ratio").select_option("4:3")
+    page.locator("details.advanced > summary").click()
+    page.get_by_label("Seed").fill("7")
+    page.get_by_role("button", name="Run Imagen 4").click()
+    card = page.locator(".job-card").first
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    card.get_by_role("link", name="Details").click()
+    details = page.url
+
+    page.get_by_role("link", name="Remix", exact=True).click()
+    expect(page.locator(".remix-note")).to_contain_text("every setting carried over")
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("a fox in the snow")
+    expect(page.get_by_label("Aspect ratio")).to_have_value("4:3")
+    expect(page.get_by_label("Seed")).to_have_value("7")
+
+    page.goto(details)
+    page.get_by_text("Remix on another model…").click()
+    page.get_by_role("link", name="Flux 2").click()
+    expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("a fox in the snow")
+    note = page.locator(".remix-note")
+    expect(note).to_contain_text("Aspect ratio 4:3: Flux 2 takes 1:1, 16:9, 9:16")
+    expect(note).to_contain_text("Seed: Flux 2 does not take one.")
