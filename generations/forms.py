@@ -23,12 +23,13 @@ from django.utils.html import format_html, format_html_join
 from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
-from generations.models import Generation, GenerationFile, Upload, needs_approval
+from generations.models import Generation, GenerationFile, Upload, needs_approval, prompt_of
 from studio import ledger
 
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
 DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
 MAX_ROWS = 20
+SAME_RESULT_CANDIDATES = 20  # earlier jobs of the same prompt compared whole (newest first)
 INPUT_TYPES = {
     "image_url": "image/",
     "image_urls": "image/",
@@ -429,6 +430,24 @@ class GenerationForm(forms.Form):
             ]
         return []
 
+    def same_result(self) -> Generation | None:
+        """An earlier result of exactly this job (the same model, every setting and input, and a
+        fixed seed) that this member can see: running it again would pay for the same output.
+        None without a seed (each run differs then) or while the form does not validate."""
+        if self.spec.param("seed") is None or not self.is_bound or self.files:
+            return None
+        if not self.is_valid():
+            return None
+        params = self.cleaned_params()
+        if params.get("seed") in (None, ""):
+            return None
+        jobs = Generation.objects.visible_to(self.membership.user, self.membership).results()
+        jobs = jobs.filter(model_slug=self.spec.slug, prompt=prompt_of(params))
+        for job in jobs[:SAME_RESULT_CANDIDATES]:
+            if _filled(job.params) == params:
+                return job
+        return None
+
     def estimate_blocked_by(self) -> str:
         """The label of a value typed in that the model refuses (its price would be for a job
         that cannot run); "" when every value given is allowed. Blank fields do not count."""
@@ -543,7 +562,7 @@ class GenerationForm(forms.Form):
         return refs[0] if refs else None
 
     def cleaned_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self._params.items() if v not in (None, "", [])}
+        return _filled(self._params)
 
     def save_uploads(self, user) -> dict[str, Any]:
         """Stores the uploaded files and returns the params with references to them."""
@@ -562,6 +581,11 @@ class GenerationForm(forms.Form):
                 stored.append({"upload": str(record.code)})
             params[name] = _replace_pending(params.get(name), stored)
         return params
+
+
+def _filled(params: dict | None) -> dict:
+    """Parameters without the ones left blank (as a form's cleaned parameters come)."""
+    return {k: v for k, v in (params or {}).items() if v not in (None, "", [])}
 
 
 def _as_data(initial: dict) -> dict:

@@ -31,11 +31,17 @@ class Plan:
     rows: dict[str, int] = field(default_factory=dict)
     picks: dict[str, list[int]] = field(default_factory=dict)  # input → gallery file ids
     not_carried: list[str] = field(default_factory=list)
+    target_slug: str = ""
+
+    @property
+    def same_job(self) -> bool:
+        """The form holds exactly the source job: its own model, and everything carried."""
+        return self.source.model_slug == self.target_slug and not self.not_carried
 
 
 def plan(source: Generation, target: catalog.ModelSpec) -> Plan:
     same = source.model_slug == target.slug
-    result = Plan(source=source)
+    result = Plan(source=source, target_slug=target.slug)
     params = dict(source.params or {})
     model = params.pop("model", None)
     if model and same:

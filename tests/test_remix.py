@@ -149,3 +149,42 @@ def test_the_job_page_offers_remix_here_and_on_the_models_of_its_kind(alice, tea
     assert f"?model=imagen-4&amp;remix={source.code}" in page
     assert f"?model=kling-3&amp;remix={source.code}" not in page  # another kind
     assert "Copy prompt" in page
+
+
+# -- don't pay twice: the same model, settings, inputs and a fixed seed ------------------------
+
+
+def test_the_form_says_when_this_exact_result_exists_already(alice, team) -> None:
+    workspace, carol = team
+    params = {
+        "model": "imagen4-fast",
+        "prompt": "a red fox",
+        "aspect_ratio": "1:1",
+        "num_images": 1,
+        "seed": 42,
+    }
+    source = job(workspace, alice, "imagen-4", params)
+    said = "You already have this exact result"
+    form = {
+        "token": "t", "model": "imagen4-fast", "prompt": "a red fox", "aspect_ratio": "1:1",
+        "num_images": "1", "seed": "42",
+    }  # fmt: skip
+    shown = html.unescape(
+        client_for(alice).post("/create/imagen-4/estimate", form).content.decode()
+    )
+    assert said in shown
+    assert f'href="/g/{source.code}/"' in shown
+    for changed in (
+        {"seed": "43"},
+        {"seed": ""},
+        {"prompt": "a red fox!"},
+        {"aspect_ratio": "16:9"},
+    ):
+        shown = client_for(alice).post("/create/imagen-4/estimate", {**form, **changed})
+        assert said not in html.unescape(shown.content.decode()), changed
+    _, page = form_of(alice, "imagen-4", source)  # a Remix, before anything is changed
+    assert said in page
+    # Someone else's private result is not theirs to reuse: not said.
+    Generation.objects.filter(pk=source.pk).update(private=True)
+    shown = client_for(carol).post("/create/imagen-4/estimate", form)
+    assert said not in html.unescape(shown.content.decode())

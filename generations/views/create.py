@@ -91,6 +91,8 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         form.preselect(plan.picks)
         response = _page(request, spec, form)
         response.context_data["remix"] = plan
+        if plan.same_job and source.params.get("seed") not in (None, ""):
+            response.context_data["same_result"] = source  # nothing changed yet: the same
         return response
     form = GenerationForm(spec, request.membership)
     if request.GET.get("input"):  # "Use in…" from the gallery: that result as the input
@@ -174,6 +176,7 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "estimate": form.estimate(),
         "blocked_by": form.estimate_blocked_by(),
         "run_notes": form.run_notes(),
+        "same_result": form.same_result(),
         "spec": spec,
     }
     return TemplateResponse(request, "generations/create.html#estimate", context)
