@@ -257,8 +257,9 @@ def test_the_studio_learns_durations_that_drift_off_the_catalog(
         row.finish_at - row.created_at
         for row in (server.sandbox.state.task(g.upstream_task_id) for g in Generation.objects.all())
     )
-    assert low <= took[1] + 0.05
-    assert high >= took[-2] - 0.05
+    slack = 0.15  # what the studio sees includes its own polling delay; a busy runner adds more
+    assert low <= took[1] + slack
+    assert high >= took[-2] - slack
     if drift < 1:
         assert high < catalog_high
     else:
