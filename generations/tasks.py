@@ -44,7 +44,7 @@ from generations.models import (
     PollerHeartbeat,
     State,
 )
-from studio import ledger
+from studio import ledger, logs
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,11 @@ def submit(generation_id: int) -> None:
     if not Generation.claim_for_submit(generation_id):
         return  # a second delivery, or no longer queued
     generation = Generation.objects.get(pk=generation_id)
+    with logs.about(generation.code):
+        _submit(generation)
+
+
+def _submit(generation: Generation) -> None:
     try:
         body = inputs.request_body(generation)
     except inputs.InputError as e:
@@ -131,7 +136,7 @@ def submit(generation_id: int) -> None:
     account = _sending_account(generation)
     offered = "callback_url" in body
     # Before it is sent: a callback may come back before the create's answer does.
-    Generation.objects.filter(pk=generation_id).update(
+    Generation.objects.filter(pk=generation.pk).update(
         request_body=body, rate_key=account.rate_key, callback_state="offered" if offered else ""
     )
     try:
@@ -217,6 +222,28 @@ def _poller_alive() -> bool:
     return beat is not None and beat > timezone.now() - HEARTBEAT_STALE
 
 
+POLLER_LATE = timedelta(seconds=60)  # a job due this long with no poller alive: it is stuck
+SWEEP_LATE = timedelta(minutes=5)  # the every-minute sweep not run for this long
+
+
+def poller_state() -> str:
+    """For /healthz: "ok" (a poller is alive), "idle" (none needed: nothing is due), or "late"
+    (jobs have waited past their check with no poller: no qcluster is taking tasks)."""
+    if _poller_alive():
+        return "ok"
+    overdue = Generation.objects.due(timezone.now() - POLLER_LATE).exists()
+    return "late" if overdue else "idle"
+
+
+def sweep_state() -> str:
+    """For /healthz: "ok" while qcluster's scheduler runs the sweep on time, else "late"."""
+    from django_q.models import Schedule
+
+    next_run = Schedule.objects.filter(name="generations.sweep").values_list("next_run", flat=True)
+    due = next_run.first()
+    return "ok" if due is not None and due > timezone.now() - SWEEP_LATE else "late"
+
+
 def _claim_poller() -> bool:
     now = timezone.now()
     with contextlib.suppress(IntegrityError):  # two pollers creating the row at once
@@ -279,7 +306,8 @@ class _Keepers:
     @staticmethod
     def _collect(generation: Generation, task: client.Task) -> None:
         try:
-            collect(generation, task)
+            with logs.about(generation.code):
+                collect(generation, task)
         except Exception:  # the lease runs out and the job is looked up again
             logger.exception("Keeping the results of %s failed", generation.code)
         finally:
@@ -305,6 +333,11 @@ def check(generation_id: int, keep: Callable | None = None) -> None:
     )
     if not claimed:
         return
+    with logs.about(generation.code):
+        _look_up(generation, keep)
+
+
+def _look_up(generation: Generation, keep: Callable | None) -> None:
     try:
         task = client.get_task(_account(generation), generation.upstream_task_id)
     except UpstreamError as e:

@@ -443,12 +443,39 @@ if not DEBUG and STUDIO_PUBLIC_URL.startswith("https://"):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Whether HSTS covers sibling subdomains or goes on the browsers' preload list is the domain
+    # owner's choice (a studio on one subdomain of a company's domain must not decide it for
+    # the others): off unless set, and `check --deploy` is not asked to nag about it.
+    SILENCED_SYSTEM_CHECKS = [
+        *(() if SECURE_HSTS_INCLUDE_SUBDOMAINS else ("security.W005",)),
+        *(() if SECURE_HSTS_PRELOAD else ("security.W021",)),
+    ]
+    # TLS ends at the reverse proxy in front of the studio; it says the scheme in this header
+    # (set STUDIO_PROXY_SSL_HEADER empty when the studio itself terminates TLS). Plain HTTP is
+    # redirected to HTTPS, except /healthz, which load balancers ask over plain HTTP.
+    _proxy_header = env_str("STUDIO_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+    if _proxy_header:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Log lines: one JSON object a line on a server (LOG_FORMAT=json, the default when DEBUG is off),
+# plain text on a laptop; either way the job a line is about is named on it (studio/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "studio.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {"()": "studio.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -457,5 +484,8 @@ LOGGING = {
     },
 }
 # No API key ever reaches a log line, whatever logged it.
-LOGGING["filters"] = {"redact_secrets": {"()": "studio.secrets.RedactSecrets"}}
-LOGGING["handlers"]["console"]["filters"] = ["redact_secrets"]
+LOGGING["filters"] = {
+    "redact_secrets": {"()": "studio.secrets.RedactSecrets"},
+    "job": {"()": "studio.logs.JobContext"},
+}
+LOGGING["handlers"]["console"]["filters"] = ["redact_secrets", "job"]

@@ -35,11 +35,28 @@ def _broker_state() -> str:
     return "ok"
 
 
+def _worker_states() -> dict[str, str]:
+    """Whether the background work keeps up: the poller (following running jobs) and the
+    sweep (ending what got stuck), both run by `manage.py qcluster` on the worker hosts."""
+    from generations import tasks
+
+    try:
+        return {"poller": tasks.poller_state(), "sweep": tasks.sweep_state()}
+    except Exception as e:  # the database answered SELECT 1 but not this: say so, do not 500
+        logger.warning("healthz: worker check failed: %s", e)
+        return {"poller": "unknown", "sweep": "unknown"}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
+    """200 while this web process can serve (database and broker up); "status" also turns
+    "degraded" when the workers fall behind, which a monitor should page about but a load
+    balancer should not act on (the web process itself is fine)."""
     checks = {"database": _database_state(), "broker": _broker_state()}
     healthy = all(state == "ok" for state in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
-    )
+    if not healthy:
+        return JsonResponse({"status": "down", **checks}, status=503)
+    workers = _worker_states()
+    behind = any(state in ("late", "unknown") for state in workers.values())
+    return JsonResponse({"status": "degraded" if behind else "ok", **checks, **workers})

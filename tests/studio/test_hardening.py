@@ -266,3 +266,52 @@ def test_the_footer_says_when_debug_mode_is_on(alice_client, settings) -> None:
     assert "debug mode" not in alice_client.get("/").content.decode()
     settings.DEBUG = True
     assert "debug mode (make run): for one machine" in alice_client.get("/").content.decode()
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-key-" + "k7Qz" * 12,
+    "ALLOWED_HOSTS": "studio.example.com",
+    "STUDIO_PUBLIC_URL": "https://studio.example.com",
+}
+
+
+def test_check_deploy_is_clean_with_the_production_environment(tmp_path) -> None:
+    """Issue 16: `manage.py check --deploy` with the README's production variables says nothing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **PRODUCTION, "STUDIO_VAR_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "System check identified no issues" in run.stdout
+
+
+def test_behind_a_tls_proxy_plain_http_is_redirected_but_not_the_health_check() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, json; django.setup(); from django.test import Client;"
+        "c = Client(); r = c.get('/accounts/login/', HTTP_HOST='studio.example.com');"
+        "s = c.get('/gallery/', HTTP_HOST='studio.example.com', HTTP_X_FORWARDED_PROTO='https');"
+        "h = c.get('/healthz', HTTP_HOST='studio.example.com');"
+        "print(json.dumps([r.status_code, r.get('Location'), s.get('Location'), h.status_code]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", **PRODUCTION},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    plain, location, proxied, health = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (plain, location) == (301, "https://studio.example.com/accounts/login/")
+    assert proxied.startswith("/accounts/login/")  # came over HTTPS (said the proxy): served
+    assert health in (200, 503)  # answered where it was asked, never redirected
