@@ -319,8 +319,15 @@ class Generation(models.Model):
         catalog's guess."""
         if self.expected_run_seconds:
             return self.expected_run_seconds
-        low, high = ModelTiming.usual_seconds(self.spec, self.workspace)
+        low, high = self.usual_seconds()
         return (low + high) / 2
+
+    def usual_seconds(self) -> tuple[float, float]:
+        """ModelTiming.usual_seconds for this job's model, read once per instance (a status
+        card asks for it twice: for the progress and for the deadline)."""
+        if not hasattr(self, "_usual_seconds"):
+            self._usual_seconds = ModelTiming.usual_seconds(self.spec, self.workspace)
+        return self._usual_seconds
 
     # -- state changes: conditional updates, so that a task run twice changes nothing twice --
 
@@ -451,7 +458,7 @@ class Generation(models.Model):
 
         spec = self.spec
         catalog_high = ModelTiming.catalog_seconds(spec, self.workspace)[1]
-        return pacing.deadline(ModelTiming.usual_seconds(spec, self.workspace)[1], catalog_high)
+        return pacing.deadline(self.usual_seconds()[1], catalog_high)
 
     def fail(
         self, kind: str, message: str, from_states=None, charged=_FREE, keep_bill: bool = False

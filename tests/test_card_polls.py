@@ -1,0 +1,50 @@
+"""A status card polled every 2 s (issue 16): a bounded number of queries, whatever the header
+of a whole page would need (budget alert, approvals count are read only for whole pages)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from generations.models import Generation, State
+from studio.models import Budget, Workspace
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def running(alice) -> Generation:
+    return Generation.objects.create(
+        workspace=alice.memberships.get().workspace, user=alice, model_slug="flux-2",
+        kind="image", params={"prompt": "x"}, estimate=5, token="c", state=State.RUNNING,
+        upstream_task_id="sbx-c", accepted_at=timezone.now(), submitted_at=timezone.now(),
+        next_check_at=timezone.now(),
+    )  # fmt: skip
+
+
+def test_a_card_poll_reads_five_rows_at_most(alice, django_assert_max_num_queries) -> None:
+    job = running(alice)
+    workspace = alice.memberships.get().workspace
+    Workspace.objects.filter(pk=workspace.pk).update(approval_threshold=1)  # an owner: counted
+    Budget.objects.create(membership=alice.memberships.get(), limit=10, period="day")
+    client = client_for(alice)
+    client.get(f"/g/{job.code}/card")  # the session's first read
+    # session, user, membership, the job (files and cost with it), its model's timing.
+    with django_assert_max_num_queries(5):
+        response = client.get(f"/g/{job.code}/card", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    # A whole page still shows what the header needs (read there, not for fragments).
+    page = client.get("/gallery/").content.decode()
+    assert 'id="nav-approvals"' in page
+
+
+def test_with_a_shared_cache_sessions_cost_no_query(
+    alice, settings, django_assert_max_num_queries
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    job = running(alice)
+    client = client_for(alice)
+    client.get(f"/g/{job.code}/card")
+    with django_assert_max_num_queries(4):
+        client.get(f"/g/{job.code}/card", HTTP_HX_REQUEST="true")
