@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import resolve_url
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
@@ -84,3 +85,17 @@ class HtmxVaryMiddleware:
         response = self.get_response(request)
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+
+class CompressPagesMiddleware(GZipMiddleware):
+    """Gzips the studio's pages, fragments and JSON (several times smaller) and nothing else:
+    never media (compressed already, and a byte range of a gzipped body means nothing), never a
+    stream (a chat reply's tokens must leave as they come, not wait in a compressor)."""
+
+    COMPRESSED_TYPES = ("text/html", "application/json", "text/csv", "text/plain")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        content_type = response.get("Content-Type", "").split(";")[0].strip()
+        if response.streaming or content_type not in self.COMPRESSED_TYPES:
+            return response
+        return super().process_response(request, response)
