@@ -207,6 +207,7 @@ class Generation(models.Model):
     token = models.CharField(max_length=64)
     private = models.BooleanField(default=False)
     retry_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True)
+    batch = models.UUIDField(null=True, blank=True, db_index=True)  # sent together by Run ×N
 
     upstream_task_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     status_word = models.CharField(max_length=64, blank=True)
