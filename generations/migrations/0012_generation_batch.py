@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0011_conversation_settings'),
+        ("generations", "0011_conversation_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='batch',
+            model_name="generation",
+            name="batch",
             field=models.UUIDField(blank=True, db_index=True, null=True),
         ),
     ]
