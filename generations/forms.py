@@ -29,6 +29,7 @@ from studio import ledger
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
 DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
 MAX_ROWS = 20
+MAX_COPIES = 8  # Run ×N
 SAME_RESULT_CANDIDATES = 20  # earlier jobs of the same prompt compared whole (newest first)
 INPUT_TYPES = {
     "image_url": "image/",
@@ -142,6 +143,14 @@ class GenerationForm(forms.Form):
         required=False,
         label="Private: only me and the workspace's admins see it",
     )
+    copies = forms.IntegerField(
+        label="Copies", min_value=1, max_value=MAX_COPIES, initial=1, required=False,
+        help_text=f"Run ×N: up to {MAX_COPIES} jobs at once, each its own card and hold.",
+        widget=forms.NumberInput(attrs={"class": "copies-input"}),
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"), f"Copies: a whole number from 1 to {MAX_COPIES}."
+        ),
+    )  # fmt: skip
 
     def __init__(self, spec: catalog.ModelSpec, membership, *args, rows=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -414,21 +423,45 @@ class GenerationForm(forms.Form):
         """Credits for what the form holds now (file inputs never change a price)."""
         return self.spec.estimate(self.raw_params())
 
+    def copies_asked(self) -> int:
+        """How many copies the form asks for now (1 when the box is blank or out of range)."""
+        raw = self.data.get("copies") if self.is_bound else None
+        try:
+            count = int(raw) if raw not in (None, "") else 1
+        except (TypeError, ValueError):
+            return 1
+        return count if 1 <= count <= MAX_COPIES else 1
+
+    def copy_params(self, params: dict[str, Any], copies: int) -> list[dict[str, Any]]:
+        """The parameters of each copy: the same, but a fixed seed moves on by one a copy."""
+        seed = params.get("seed")
+        if copies == 1 or not isinstance(seed, int):
+            return [params] * copies
+        return [{**params, "seed": seed + i} for i in range(copies)]
+
     def run_notes(self) -> list[str]:
         """What Run will do with this job beyond sending it, said before the click: refused
         for the budget or the pool (the sentence the refusal would give), or parked for an
         admin's approval."""
         estimate = self.estimate()
         workspace = self.membership.workspace
-        refused = ledger.refusal(workspace, self.membership.user_id, estimate)
+        copies = self.copies_asked()
+        refused = ledger.refusal(workspace, self.membership.user_id, estimate * copies)
         if refused:
+            if copies > 1:
+                refused = refused.replace("This job needs", f"These {copies} jobs need", 1)
             return [refused]
+        notes = []
+        seed = self.raw_params().get("seed")
+        if copies > 1 and str(seed or "").isdigit():
+            seeds = ", ".join(str(int(seed) + i) for i in range(copies))
+            notes.append(f"Each copy takes the next seed ({seeds}), or all {copies} would match.")
         if needs_approval(self.membership, estimate):
-            return [
+            notes.append(
                 f"Above this workspace's {workspace.approval_threshold} credits a job needs an "
                 "admin's approval: Run holds its credits, and it is sent once an admin approves."
-            ]
-        return []
+            )
+        return notes
 
     def same_result(self) -> Generation | None:
         """An earlier result of exactly this job (the same model, every setting and input, and a

@@ -70,6 +70,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         context["estimate"] = form.estimate()
         context["blocked_by"] = form.estimate_blocked_by() if form.is_bound else ""
         context["run_notes"] = form.run_notes()
+        context["copies"] = form.copies_asked()
     template = "generations/create.html"
     if request.htmx and request.htmx.target == "model-panel":
         template += "#model-panel"
@@ -124,18 +125,7 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     existing = mine.filter(token=token).first()
     if existing is None:
         try:
-            with transaction.atomic():
-                params = form.save_uploads(request.user)
-                existing = actions.start_job(
-                    workspace=workspace,
-                    user=request.user,
-                    model_slug=spec.slug,
-                    kind=spec.kind,
-                    params=params,
-                    estimate=spec.estimate(params),
-                    token=token,
-                    private=form.cleaned_data.get("private", False),
-                )
+            existing = _start_copies(request, spec, form)
         except ledger.BudgetExceeded as e:  # nothing was created, nothing is sent
             form.add_error(None, str(e))
             return _refused(request, spec, form)
@@ -144,11 +134,44 @@ def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if request.htmx:
         fresh = GenerationForm(spec, request.membership, initial=_initial_from(form))
         response = _page(request, spec, fresh)
-        response.context_data["new_job"] = existing
-        # Show the new card (on a phone it lands below the form, out of sight).
+        # The new cards, first at the top (on a phone they land below the form, out of sight).
+        sent = mine.filter(batch=existing.batch) if existing.batch else [existing]
+        response.context_data["new_jobs"] = sorted(sent, key=lambda job: -job.pk)
         return reswap(response, "outerHTML show:#my-jobs-title:top")
     messages.success(request, f"{spec.name} is on its way.")
     return redirect("generation", code=existing.code)
+
+
+def _start_copies(request: HtmxHttpRequest, spec: catalog.ModelSpec, form: GenerationForm):
+    """Starts the form's job, or its N copies (Run ×N: one hold each, all or none, sharing a
+    batch; a fixed seed moves on by one for each copy, or they would all be the same)."""
+    copies = form.cleaned_data.get("copies") or 1
+    token = form.cleaned_data["token"]
+    batch = uuid.uuid4() if copies > 1 else None
+    with transaction.atomic():
+        params = form.save_uploads(request.user)
+        if copies > 1:  # said before any hold: the whole set, not "this job"
+            total = sum(spec.estimate(p) for p in form.copy_params(params, copies))
+            refused = ledger.refusal(request.membership.workspace, request.user.pk, total)
+            if refused:
+                raise ledger.BudgetExceeded(
+                    refused.replace("This job needs", f"These {copies} jobs need", 1)
+                )
+        jobs = [
+            actions.start_job(
+                workspace=request.membership.workspace,
+                user=request.user,
+                model_slug=spec.slug,
+                kind=spec.kind,
+                params=copy,
+                estimate=spec.estimate(copy),
+                token=token if i == 0 else f"{token}.{i + 1}",
+                private=form.cleaned_data.get("private", False),
+                batch=batch,
+            )
+            for i, copy in enumerate(form.copy_params(params, copies))
+        ]
+    return jobs[0]
 
 
 def _refused(request: HtmxHttpRequest, spec: catalog.ModelSpec, form: GenerationForm):
@@ -156,13 +179,14 @@ def _refused(request: HtmxHttpRequest, spec: catalog.ModelSpec, form: Generation
     one: the Run button is at the bottom, and on a phone the top of the form is out of sight."""
     response = _page(request, spec, form)
     if request.htmx:
-        reswap(response, "outerHTML show:.form-errors,.field-invalid:top")
+        reswap(response, "outerHTML show:.form-errors,.field-invalid,#copies-error:top")
     return response
 
 
 def _initial_from(form: GenerationForm) -> dict:
     """A fresh form (new token) keeping what the person typed, so a variation is one edit."""
     keep = {k: v for k, v in form.cleaned_data.items() if k != "token" and "__" not in k}
+    keep.pop("copies", None)  # a set is asked for each time
     return {k: v for k, v in keep.items() if v not in (None, "")}
 
 
@@ -177,6 +201,7 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "blocked_by": form.estimate_blocked_by(),
         "run_notes": form.run_notes(),
         "same_result": form.same_result(),
+        "copies": form.copies_asked(),
         "spec": spec,
     }
     return TemplateResponse(request, "generations/create.html#estimate", context)
