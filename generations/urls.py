@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations.views import callbacks, create, downloads, files, gallery, jobs
+from generations.views import callbacks, compare, create, downloads, files, gallery, jobs
 from generations.views import chat as chat_views
 
 urlpatterns = [
@@ -19,6 +19,7 @@ urlpatterns = [
     path("approvals/", jobs.approvals, name="approvals"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("gallery/download.zip", downloads.gallery_zip, name="gallery-zip"),
+    path("compare/", compare.compare, name="compare"),
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
     path("g/<uuid:code>/inputs/<str:name>/<int:index>", jobs.input_file, name="generation-input"),
     path("callbacks/<uuid:code>/<str:token>", callbacks.callback, name="callback"),

@@ -165,6 +165,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),
     "gallery": signed_in(200),  # the current workspace's results only
     "gallery-zip": signed_in(200),  # a zip of the current workspace's results only
+    "compare": signed_in(200),  # W's results for W's people; for X's, "choose two" and nothing
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
     "chat-new": row(LOGIN, N, 200, 200, 200, 200, 200),  # empty form: shown again
@@ -415,6 +416,7 @@ REQUESTS: dict[str, Call] = {
     "approvals": Call(GET),
     "gallery": Call(GET),
     "gallery-zip": Call(GET),
+    "compare": Call(GET, data=lambda w: {"code": [str(w.done.code)] * 2}),
     "chat": Call(GET),
     "chat-new": Call(POST),
     "chat-conversation": Call(GET, lambda w: [w.conversation.code]),

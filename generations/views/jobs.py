@@ -37,6 +37,13 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
         "generation": generation,
         "params": described.describe(generation, request.user, request.membership),
     }
+    if generation.batch:  # one of a Run ×N set: the others, as the person may see them
+        context["set"] = list(
+            Generation.objects.visible_to(request.user, request.membership)
+            .filter(batch=generation.batch)
+            .prefetch_related("files")
+            .order_by("created_at", "pk")
+        )
     if request.membership.can_spend:  # Remix here, or on another model of its kind
         context["remix_targets"] = [
             spec
