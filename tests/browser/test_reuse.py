@@ -38,3 +38,23 @@ def test_remix_here_and_on_another_model(page) -> None:
     note = page.locator(".remix-note")
     expect(note).to_contain_text("Aspect ratio 4:3: Flux 2 takes 1:1, 16:9, 9:16")
     expect(note).to_contain_text("Seed: Flux 2 does not take one.")
+
+
+def test_run_three_copies_see_three_cards_one_set_and_compare_them(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a kite over the dunes")
+    page.locator("#id_copies").fill("3")
+    expect(page.locator("#estimate")).to_contain_text("× 3 = 15 credits")
+    page.get_by_role("button", name="Run Flux 2").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards).to_have_count(3)
+    for i in range(3):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    cards.first.get_by_role("link", name="Details").click()
+    expect(page.get_by_role("heading", name="One of a set of 3")).to_be_visible()
+    page.get_by_role("link", name="Compare the set").click()
+    expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+    expect(page.locator(".compare-item img")).to_have_count(3)
+    boxes = [page.locator(".compare-item img").nth(i).bounding_box() for i in range(3)]
+    assert len({round(box["width"]) for box in boxes}) == 1  # the same size
