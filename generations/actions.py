@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from generations import tasks
-from generations.models import Generation, State
+from generations.models import Generation, GenerationInput, State
 from studio import ledger
 
 
@@ -22,6 +22,7 @@ def start_job(**fields) -> Generation:
                 f"{generation.workspace.approval_threshold}: an admin approves it before sending."
             )
         generation.save()
+        GenerationInput.record(generation)  # lineage: the gallery results it is made from
         ledger.hold(generation)
         if generation.state == State.QUEUED:
             tasks.enqueue_submit(generation)

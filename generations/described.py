@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
 
 from generations import catalog
 from generations.inputs import FILE_KINDS
-from generations.models import Generation, GenerationFile, Upload
+from generations.models import Generation, GenerationFile, Upload, file_refs
 
 INPUT_KINDS = {*FILE_KINDS, "image_urls"}
 
@@ -98,11 +99,7 @@ def _words(value: Any) -> str:
 
 def _files(generation: Generation, user, membership) -> dict[int, GenerationFile]:
     """The earlier results this job used that `user` may see, by id, read in one query."""
-    ids = []
-    for value in (generation.params or {}).values():
-        for ref in value if isinstance(value, list) else [value]:
-            if isinstance(ref, dict) and isinstance(ref.get("file"), int):
-                ids.append(ref["file"])
+    ids = file_refs(generation.params)
     if not ids:
         return {}
     visible = Generation.objects.visible_to(user, membership)
@@ -148,3 +145,38 @@ def uploaded_input(generation: Generation, name: str, index: int) -> Upload | No
     except ValueError:
         return None
     return Upload.objects.filter(code=code, workspace_id=generation.workspace_id).first()
+
+
+@dataclass
+class Lineage:
+    """Where a result came from and where it went: the jobs whose results it was made from,
+    those made from its results, and the credits of the whole chain that led to it."""
+
+    made_from: list[Generation]
+    made_into: list[Generation]
+    chain: list[Generation]  # itself and every job upstream of it the person may see
+
+    @property
+    def chain_cost(self):
+        return sum((job.cost for job in self.chain), start=Decimal(0))
+
+
+def lineage(generation: Generation, user, membership, limit: int = 50) -> Lineage:
+    visible = Generation.objects.visible_to(user, membership)
+    made_from = list(
+        visible.filter(files__used_by__generation=generation).distinct().order_by("created_at")
+    )
+    made_into = list(
+        visible.filter(inputs_used__file__generation=generation)
+        .distinct()
+        .order_by("created_at")[:limit]
+    )
+    chain, seen, frontier = [generation], {generation.pk}, made_from
+    while frontier and len(chain) < limit:  # up the chain, a generation at a time
+        frontier = [job for job in frontier if job.pk not in seen]
+        chain += frontier
+        seen |= {job.pk for job in frontier}
+        frontier = list(
+            visible.filter(files__used_by__generation__in=frontier).exclude(pk__in=seen).distinct()
+        )
+    return Lineage(made_from=made_from, made_into=made_into, chain=chain[:limit])

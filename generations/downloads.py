@@ -10,13 +10,13 @@ the manifest, last in the zip, is written by a second pass over the same jobs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.db.models import Prefetch, Sum
 from django.utils.text import slugify
 from zipstream import ZIP_STORED, ZipStream
 
-from generations.models import Generation, GenerationFile
+from generations.models import Generation, GenerationFile, file_refs
 from studio.ledger import fmt
 
 BATCH = 200  # jobs read at a time
@@ -95,16 +95,9 @@ def _indented(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def _file_refs(job: Generation) -> Iterable[int]:
-    for value in (job.params or {}).values():
-        for ref in value if isinstance(value, list) else [value]:
-            if isinstance(ref, dict) and isinstance(ref.get("file"), int):
-                yield ref["file"]
-
-
 def _sources(batch: list[Generation]) -> dict[int, tuple[str, int]]:
     """The earlier results these jobs were made from: file id → (its job's code, position)."""
-    ids = {pk for job in batch for pk in _file_refs(job)}
+    ids = {pk for job in batch for pk in file_refs(job.params)}
     if not ids:
         return {}
     rows = GenerationFile.objects.filter(pk__in=ids).values_list(
@@ -115,7 +108,7 @@ def _sources(batch: list[Generation]) -> dict[int, tuple[str, int]]:
 
 def _entry(job: Generation, sources: dict[int, tuple[str, int]], missing: set[int]) -> dict:
     made_from = []
-    for pk in _file_refs(job):
+    for pk in file_refs(job.params):
         code, position = sources.get(pk, ("", 0))
         made_from.append({"job": code, "file": position + 1} if code else {"job": None})
     files = [

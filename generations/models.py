@@ -631,6 +631,45 @@ class Upload(models.Model):
         return self.file.name
 
 
+class GenerationInput(models.Model):
+    """An earlier result a job was made from (a gallery pick in its params): lineage, both ways
+    — what a result was made from, and what was made from it."""
+
+    generation = models.ForeignKey(Generation, models.CASCADE, related_name="inputs_used")
+    file = models.ForeignKey(GenerationFile, models.CASCADE, related_name="used_by")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "file"], name="one_row_per_input_file")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id} made from file {self.file_id}"
+
+    @classmethod
+    def record(cls, generation: Generation) -> None:
+        """Notes the gallery files in a job's params (those of its own workspace only)."""
+        ids = set(file_refs(generation.params))
+        if not ids:
+            return
+        found = GenerationFile.objects.filter(
+            pk__in=ids, generation__workspace_id=generation.workspace_id
+        ).values_list("pk", flat=True)
+        cls.objects.bulk_create(
+            [cls(generation=generation, file_id=pk) for pk in found], ignore_conflicts=True
+        )
+
+
+def file_refs(params: dict | None) -> list[int]:
+    """The ids of the gallery files a job's params point at (`{"file": <id>}` references)."""
+    ids = []
+    for value in (params or {}).values():
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, dict) and isinstance(ref.get("file"), int):
+                ids.append(ref["file"])
+    return ids
+
+
 class PollerHeartbeat(models.Model):
     """One row: when a poller last showed it was alive, so that no second one is started."""
 

@@ -36,6 +36,7 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
     context = {
         "generation": generation,
         "params": described.describe(generation, request.user, request.membership),
+        "lineage": described.lineage(generation, request.user, request.membership),
     }
     if generation.batch:  # one of a Run ×N set: the others, as the person may see them
         context["set"] = list(
