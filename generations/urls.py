@@ -16,6 +16,7 @@ urlpatterns = [
     path("g/<uuid:code>/retry", jobs.retry, name="generation-retry"),
     path("g/<uuid:code>/approve", jobs.approve, name="generation-approve"),
     path("g/<uuid:code>/reject", jobs.reject, name="generation-reject"),
+    path("g/<uuid:code>/star", jobs.star, name="generation-star"),
     path("approvals/", jobs.approvals, name="approvals"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("gallery/download.zip", downloads.gallery_zip, name="gallery-zip"),

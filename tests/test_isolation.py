@@ -162,6 +162,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "generation-retry": row(LOGIN, N, to("generation"), N, N, N, N),  # its author only
     "generation-approve": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
     "generation-reject": row(LOGIN, N, N, to("approvals"), to("approvals"), N, N),
+    "generation-star": row(LOGIN, N, *(to("generation"),) * 3, N, N),  # W's creators star W's
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),
     "gallery": signed_in(200),  # the current workspace's results only
     "gallery-zip": signed_in(200),  # a zip of the current workspace's results only
@@ -413,6 +414,7 @@ REQUESTS: dict[str, Call] = {
     "generation-retry": Call(POST, lambda w: [w.failed.code], lambda w: {"token": "0" * 32}),
     "generation-approve": Call(POST, lambda w: [w.waiting.code]),
     "generation-reject": Call(POST, lambda w: [w.waiting.code]),
+    "generation-star": Call(POST, lambda w: [w.done.code], lambda w: {"starred": "1"}),
     "approvals": Call(GET),
     "gallery": Call(GET),
     "gallery-zip": Call(GET),

@@ -124,6 +124,7 @@ def url_arguments(name: str, objects: dict) -> dict:
         "generation-retry": by_code,
         "generation-approve": by_code,
         "generation-reject": by_code,
+        "generation-star": by_code,
         "generation-file": {**by_code, "position": result.position},
         "generation-input": {**by_code, "name": "input_urls", "index": 0},
         "callback": {**by_code, "token": generation.callback_token},

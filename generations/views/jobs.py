@@ -208,3 +208,16 @@ def input_file(request: HtmxHttpRequest, code, name: str, index: int) -> HttpRes
     )
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@login_required
+@require_POST
+def star(request: HtmxHttpRequest, code) -> HttpResponse:
+    """Stars a result for the workspace (the team's pick), or unstars it: `starred=1|0`. Anyone
+    who may create in the workspace; a viewer only looks."""
+    require_spender(request)
+    generation = get_generation(request, code)
+    generation.set_starred(request.POST.get("starred") == "1")
+    if request.htmx:
+        return TemplateResponse(request, "generations/_star.html", {"generation": generation})
+    return redirect(safe_next(request, reverse("generation", args=[generation.code])))

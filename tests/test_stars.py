@@ -1,0 +1,56 @@
+"""Stars (issue 15): a result starred for the workspace (the team's pick) by anyone who creates
+there; a double click is one star; viewers and other teams cannot."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from generations.models import Generation
+from studio.models import Membership, Role
+from tests.conftest import client_for, make_user
+from tests.test_gallery import done
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+
+
+def test_a_member_stars_and_unstars_a_result_for_the_team(alice, team) -> None:
+    workspace, carol = team
+    job = done(alice, workspace, "a fox")
+    url = reverse("generation-star", args=[job.code])
+    response = client_for(carol).post(url, {"starred": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'aria-pressed="true"' in response.content.decode()
+    client_for(carol).post(url, {"starred": "1"})  # twice: still one star
+    assert Generation.objects.get(pk=job.pk).starred
+    page = client_for(alice).get(reverse("generation", args=[job.code])).content.decode()
+    assert 'aria-pressed="true"' in page  # the team sees the star
+    client_for(alice).post(url, {"starred": "0"})
+    assert not Generation.objects.get(pk=job.pk).starred
+
+
+def test_viewers_and_other_teams_cannot_star(alice, team, bob) -> None:
+    workspace, _ = team
+    viewer = make_user("vera")
+    Membership.objects.create(
+        workspace=workspace, user=viewer, role=Role.VIEWER, selected_at=timezone.now()
+    )
+    job = done(alice, workspace, "a fox")
+    url = reverse("generation-star", args=[job.code])
+    assert client_for(viewer).post(url, {"starred": "1"}).status_code == 404
+    assert client_for(bob).post(url, {"starred": "1"}).status_code == 404
+    assert not Generation.objects.get(pk=job.pk).starred
+    page = client_for(viewer).get(reverse("generation", args=[job.code])).content.decode()
+    assert "star-button" not in page
