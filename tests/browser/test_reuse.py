@@ -58,3 +58,27 @@ def test_run_three_copies_see_three_cards_one_set_and_compare_them(page) -> None
     expect(page.locator(".compare-item img")).to_have_count(3)
     boxes = [page.locator(".compare-item img").nth(i).bounding_box() for i in range(3)]
     assert len({round(box["width"]) for box in boxes}) == 1  # the same size
+
+
+def test_an_image_used_as_a_tools_input_shows_its_lineage(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a lighthouse on a cliff")
+    page.get_by_role("button", name="Run Flux 2").click()
+    card = page.locator("#jobs .job-card").first
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    page.goto("/gallery/")
+    page.get_by_text("Use in…").first.click()
+    page.get_by_role("link", name="Background Remover").first.click()
+    expect(page.get_by_role("heading", name="Background Remover")).to_be_visible()
+    page.get_by_role("button", name="Run Background Remover").click()
+    expect(page.locator("#jobs .job-card")).to_have_count(2)  # the new card, above the first
+    tool = page.locator("#jobs .job-card").first
+    expect(tool).to_contain_text("Background Remover")
+    expect(tool.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    tool.get_by_role("link", name="Details").click()
+    lineage = page.locator(".lineage")
+    expect(lineage).to_contain_text("Made from")
+    lineage.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
+    expect(page.locator(".lineage")).to_contain_text("Used in")
