@@ -128,6 +128,11 @@ def _database(url: str) -> dict:
         config["TEST"] = {"NAME": str(VAR_DIR / "test-studio.sqlite3")}
     elif engine.endswith("postgresql"):
         config["CONN_HEALTH_CHECKS"] = True
+        # Under ASGI Django opens a connection per request unless a pool lends them: with
+        # DATABASE_POOL_SIZE each process keeps up to that many open (psycopg's pool).
+        pool_size = env_int("DATABASE_POOL_SIZE", 0)
+        if pool_size:
+            config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 10}}
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL must point at SQLite or PostgreSQL; {engine!r} is not supported."

@@ -119,3 +119,20 @@ def test_var_is_for_its_owner_alone(tmp_path) -> None:
     assert modes["media/results/w/g/one.png"] == 0o600
     loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
     assert loose == {}
+
+
+def test_postgresql_connections_come_from_a_pool_when_asked(monkeypatch) -> None:
+    """Issue 16: under ASGI each request would open its own connection; DATABASE_POOL_SIZE lends
+    them from psycopg's pool instead (and psycopg-pool is installed with the studio)."""
+    import psycopg_pool  # noqa: F401 (installed: the pool needs it)
+
+    from studio.settings import _database
+
+    url = "postgres://studio@db.example:5432/studio"
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
+    assert "pool" not in _database(url).get("OPTIONS", {})
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "8")
+    assert _database(url)["OPTIONS"]["pool"]["max_size"] == 8
+    assert (
+        "OPTIONS" not in _database(url) or "pool" not in _database("sqlite:///x.sqlite3")["OPTIONS"]
+    )
