@@ -232,9 +232,10 @@ def test_pacing_learns_each_model_s_real_durations(alice, settings) -> None:
     assert ModelTiming.usual_seconds(spec) == spec.typical_seconds
 
 
-# Drifts far from 1, so that a loaded machine (whose own delays add to what is learned) cannot
-# blur the direction: at 0.5 a 2-core runner busy with other work learned 0.49 s of a 0.4 s bound.
-@pytest.mark.parametrize(("drift", "speed"), [(0.25, 0.1), (2.0, 0.02)])
+# Drifts far from 1 and durations long enough that a loaded machine (whose own delays add to what
+# is learned) cannot blur the direction: on a busy 2-core runner a drift of 0.5 at speed 0.05
+# learned 0.49 s of a 0.4 s bound, and 0.25 at speed 0.1 learned a low of 0.38 s for 0.09 s real.
+@pytest.mark.parametrize(("drift", "speed"), [(0.25, 0.3), (2.0, 0.06)])
 def test_the_studio_learns_durations_that_drift_off_the_catalog(
     alice, field, monkeypatch, drift, speed
 ) -> None:
@@ -257,7 +258,7 @@ def test_the_studio_learns_durations_that_drift_off_the_catalog(
         row.finish_at - row.created_at
         for row in (server.sandbox.state.task(g.upstream_task_id) for g in Generation.objects.all())
     )
-    slack = 0.15  # what the studio sees includes its own polling delay; a busy runner adds more
+    slack = 0.5  # what the studio sees includes its own polling delay; a busy runner adds more
     assert low <= took[1] + slack
     assert high >= took[-2] - slack
     if drift < 1:
