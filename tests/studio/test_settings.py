@@ -134,3 +134,16 @@ def test_postgresql_connections_come_from_a_pool_when_asked(monkeypatch) -> None
     monkeypatch.setenv("DATABASE_POOL_SIZE", "8")
     assert _database(url)["OPTIONS"]["pool"]["max_size"] == 8
     assert "pool" not in _database("sqlite:///x.sqlite3").get("OPTIONS", {})  # SQLite: none
+
+
+def test_the_web_server_runs_several_processes_when_asked(monkeypatch) -> None:
+    """Issue 16: `runstudio --workers N` (or WEB_CONCURRENCY) starts uvicorn with N processes."""
+    from studio.management.commands.runstudio import Command
+
+    web = Command().commands("0.0.0.0", 8000, worker=True, workers=3)["web"]
+    assert web[web.index("--workers") + 1] == "3"
+    assert "--workers" not in Command().commands("127.0.0.1", 8000, worker=True)["web"]
+    parser = Command().create_parser("manage.py", "runstudio")
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    assert Command().create_parser("manage.py", "runstudio").parse_args([]).workers == 4
+    assert parser.parse_args(["--workers", "2"]).workers == 2

@@ -21,8 +21,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_CONCURRENCY") or 1),
+            help="web server processes (WEB_CONCURRENCY); more than 1 wants PostgreSQL",
+        )
 
-    def commands(self, host: str, port: int, worker: bool) -> dict[str, list[str]]:
+    def commands(
+        self, host: str, port: int, worker: bool, workers: int = 1
+    ) -> dict[str, list[str]]:
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {}
@@ -31,12 +39,13 @@ class Command(BaseCommand):
         commands["web"] = [
             python, "-m", "uvicorn", "studio.asgi:application",
             "--host", host, "--port", str(port), "--no-access-log",
+            *(("--workers", str(workers)) if workers > 1 else ()),
         ]  # fmt: skip
         if worker:
             commands["worker"] = [python, manage, "qcluster"]
         return commands
 
-    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+    def handle(self, *args, host: str, port: int, no_worker: bool, workers: int, **options) -> None:
         processes: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -46,7 +55,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        for name, command in self.commands(host, port, not no_worker).items():
+        for name, command in self.commands(host, port, not no_worker, workers).items():
             self.stdout.write(f"starting {name}: {' '.join(command[1:])}")
             processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=os.environ)
         self.stdout.write(self.style.SUCCESS(f"Studio on http://{host}:{port}/ (Ctrl-C stops)"))
