@@ -329,6 +329,16 @@ class Generation(models.Model):
         low, high = self.usual_seconds()
         return (low + high) / 2
 
+    @staticmethod
+    def share_timings(jobs) -> None:
+        """Reads each model's usual durations once for a list of one workspace's cards."""
+        seen: dict[str, tuple[float, float]] = {}
+        for job in jobs:
+            if job.model_slug in seen:
+                job._usual_seconds = seen[job.model_slug]
+            else:
+                seen[job.model_slug] = job.usual_seconds()
+
     def usual_seconds(self) -> tuple[float, float]:
         """ModelTiming.usual_seconds for this job's model, read once per instance (a status
         card asks for it twice: for the progress and for the deadline)."""

@@ -10,6 +10,7 @@ urlpatterns = [
     path("create/<str:slug>/", create.run, name="run"),
     path("create/<str:slug>/estimate", create.estimate, name="estimate"),
     path("create/<str:slug>/rows", create.rows, name="rows"),
+    path("g/cards", jobs.cards, name="generation-cards"),
     path("g/<uuid:code>/", jobs.detail, name="generation"),
     path("g/<uuid:code>/card", jobs.card, name="generation-card"),
     path("g/<uuid:code>/cancel", jobs.cancel, name="generation-cancel"),

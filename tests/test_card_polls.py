@@ -48,3 +48,47 @@ def test_with_a_shared_cache_sessions_cost_no_query(
     client.get(f"/g/{job.code}/card")
     with django_assert_max_num_queries(4):
         client.get(f"/g/{job.code}/card", HTTP_HX_REQUEST="true")
+
+
+def test_create_refreshes_all_its_running_cards_in_one_request(
+    alice, team, bob, django_assert_max_num_queries
+) -> None:
+    workspace, carol = team
+    jobs = [running(alice) for _ in range(1)]
+    for i in range(4):
+        jobs.append(
+            Generation.objects.create(
+                workspace=workspace,
+                user=alice,
+                model_slug="kling-3",
+                kind="video",
+                params={"prompt": f"x{i}"},
+                estimate=5,
+                token=f"c{i}",
+                state=State.RUNNING,
+                upstream_task_id=f"sbx-c{i}",
+                accepted_at=timezone.now(),
+                next_check_at=timezone.now(),
+            )
+        )
+    client = client_for(alice)
+    page = client.get("/").content.decode()
+    assert f'data-poll-batch="{jobs[0].code}"' in page  # polled together, not each alone
+    assert f'hx-get="/g/{jobs[0].code}/card"' not in page
+    detail = client.get(f"/g/{jobs[0].code}/").content.decode()
+    assert f'hx-get="/g/{jobs[0].code}/card" hx-trigger="every 2s"' in detail  # alone there
+    theirs = Generation.objects.create(
+        workspace=bob.memberships.get().workspace, user=bob, model_slug="flux-2", kind="image",
+        params={"prompt": "bob's"}, estimate=5, token="b", state=State.RUNNING,
+    )  # fmt: skip
+    codes = [str(job.code) for job in jobs] + [str(theirs.code), "nonsense"]
+    client.get("/g/cards", {"code": codes})
+    # session, user, membership, the jobs, their files, the two models' timings: not 5 a card.
+    with django_assert_max_num_queries(8):
+        response = client.get("/g/cards", {"code": codes}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.count('hx-swap-oob="true"') == 5
+    assert "bob's" not in body
+    assert (
+        client_for(carol).get("/g/cards", {"code": codes}).content.decode().count("<article") == 5
+    )

@@ -156,6 +156,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     # W's jobs (by M, not private).
     "generation": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-card": row(LOGIN, 200, 200, 200, 200, N, N),
+    "generation-cards": signed_in(200),  # W's cards for W's people; X's people get none of them
     "generation-file": row(LOGIN, 200, 200, 200, 200, N, N),
     "generation-input": row(LOGIN, 200, 200, 200, 200, N, N),  # a file uploaded as its input
     "generation-cancel": row(LOGIN, N, *(to("generation"),) * 3, N, N),  # author or admin
@@ -408,6 +409,7 @@ REQUESTS: dict[str, Call] = {
     ),
     "generation": Call(GET, lambda w: [w.done.code]),
     "generation-card": Call(GET, lambda w: [w.done.code]),
+    "generation-cards": Call(GET, data=lambda w: {"code": [str(w.done.code), str(w.waiting.code)]}),
     "generation-file": Call(GET, lambda w: [w.done.code, 0]),
     "generation-input": Call(GET, lambda w: [w.done.code, "input_urls", 0]),
     "generation-cancel": Call(POST, lambda w: [w.waiting.code]),

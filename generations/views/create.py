@@ -56,6 +56,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
         "form": form,
         "jobs": _my_jobs(request),
         "kind": spec.kind if spec else request.GET.get("kind", "image"),
+        "batched": True,  # its running cards are refreshed together (jobs.cards), not each alone
     }
     if request.membership.can_manage:  # what waits for this admin's decision, oldest first
         waiting = Generation.objects.for_workspace(request.membership.workspace).waiting()

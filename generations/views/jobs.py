@@ -3,7 +3,9 @@ and its result files."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -221,3 +223,22 @@ def star(request: HtmxHttpRequest, code) -> HttpResponse:
     if request.htmx:
         return TemplateResponse(request, "generations/_star.html", {"generation": generation})
     return redirect(safe_next(request, reverse("generation", args=[generation.code])))
+
+
+CARDS_AT_ONCE = 24
+
+
+@login_required
+@require_GET
+def cards(request: HtmxHttpRequest) -> HttpResponse:
+    """The Create page's running cards (`?code=…` each), in one answer every 2 s instead of a
+    request a card: each card replaces itself (out of band); codes not seen are left out."""
+    codes = []
+    for value in request.GET.getlist("code")[:CARDS_AT_ONCE]:
+        with contextlib.suppress(ValueError):
+            codes.append(uuid.UUID(value))
+    jobs = Generation.objects.visible_to(request.user, request.membership).filter(code__in=codes)
+    shown = list(jobs.select_related("workspace").for_cards())
+    Generation.share_timings(shown)
+    context = {"jobs": shown, "batched": True}
+    return TemplateResponse(request, "generations/_cards.html", context)

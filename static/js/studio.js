@@ -203,3 +203,24 @@ document.addEventListener("click", (event) => {
   dialog.opener = link;
   dialog.showModal();
 });
+
+/* The Create page's running cards are refreshed together: one request every 2 s for all of them
+   (jobs.cards answers each card out of band), none while nothing runs. Cards elsewhere (a job's
+   page, Approvals) poll on their own through htmx. */
+let cardsTimer = null;
+function refreshCards() {
+  cardsTimer = null;
+  const list = document.querySelector("[data-cards-url]");
+  const codes = [...document.querySelectorAll("[data-poll-batch]")].map((c) => c.dataset.pollBatch);
+  if (!list || !codes.length) return;
+  const query = codes.map((code) => "code=" + encodeURIComponent(code)).join("&");
+  htmx.ajax("GET", list.dataset.cardsUrl + "?" + query, { source: list, swap: "none" })
+    .finally(scheduleCards);
+}
+function scheduleCards() {
+  if (!cardsTimer && document.querySelector("[data-poll-batch]")) {
+    cardsTimer = setTimeout(refreshCards, 2000);
+  }
+}
+document.addEventListener("DOMContentLoaded", scheduleCards);
+document.addEventListener("htmx:load", scheduleCards);

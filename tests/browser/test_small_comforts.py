@@ -132,3 +132,24 @@ def test_a_job_page_shows_its_result_large_and_opens_it_in_a_lightbox(page) -> N
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.locator(".job-card .lightbox-link").first).to_be_focused()
+
+
+def test_create_refreshes_its_running_cards_in_one_request_not_one_a_card(page) -> None:
+    """Issue 16: two running jobs on Create are followed by one /g/cards request every 2 s; no
+    card asks for itself."""
+    sign_up(page)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.locator("#model-picker summary", has_text="Video").click()
+    page.get_by_role("link", name="Kling 3.0").click()
+    page.locator("#id_prompt").fill("waves on a shore")
+    page.locator("#id_copies").fill("2")
+    page.get_by_role("button", name="Run Kling 3.0").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards).to_have_count(2)
+    for i in range(2):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=60_000)
+    together = [url for url in asked if "/g/cards?" in url]
+    assert together, "the cards were never refreshed together"
+    assert all(url.count("code=") <= 2 for url in together)
+    assert not [url for url in asked if url.endswith("/card")], "a card polled for itself"
