@@ -696,6 +696,7 @@ class GalleryFilters(forms.Form):
     kind = forms.ChoiceField(label="Kind", required=False)
     model = forms.ChoiceField(label="Model", required=False)
     mine = forms.BooleanField(label="Only mine", required=False)
+    starred = forms.BooleanField(label="Starred", required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -715,6 +716,8 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(model_slug=data["model"])
         if data.get("mine"):
             jobs = jobs.filter(user=user)
+        if data.get("starred"):
+            jobs = jobs.filter(starred=True)
         return jobs
 
 

@@ -54,3 +54,16 @@ def test_viewers_and_other_teams_cannot_star(alice, team, bob) -> None:
     assert not Generation.objects.get(pk=job.pk).starred
     page = client_for(viewer).get(reverse("generation", args=[job.code])).content.decode()
     assert "star-button" not in page
+
+
+def test_starred_results_are_found_under_starred_in_the_gallery(alice, team) -> None:
+    workspace, carol = team
+    fox = done(alice, workspace, "a fox")
+    owl = done(alice, workspace, "an owl")
+    client_for(carol).post(reverse("generation-star", args=[owl.code]), {"starred": "1"})
+    response = client_for(carol).get("/gallery/", {"starred": "on"})
+    shown = [job.code for job in response.context_data["page"].object_list]
+    assert shown == [owl.code]
+    assert fox.code not in shown
+    assert "gallery-star" in response.content.decode()
+    assert len(client_for(carol).get("/gallery/").context_data["page"].object_list) == 2
