@@ -3,6 +3,8 @@ setting (seed included); Remix on another model fills what carries and names wha
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -82,3 +84,25 @@ def test_an_image_used_as_a_tools_input_shows_its_lineage(page) -> None:
     lineage.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
     expect(page.locator(".lineage")).to_contain_text("Used in")
+
+
+def test_star_a_result_and_find_it_under_starred(page) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a heron in the reeds")
+    page.locator("#id_copies").fill("2")
+    page.get_by_role("button", name="Run Flux 2").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards).to_have_count(2)
+    for i in range(2):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    cards.first.get_by_role("link", name="Details").click()
+    star = page.locator(".star-button")
+    star.click()
+    expect(star).to_have_attribute("aria-pressed", "true")
+    page.goto("/gallery/")
+    expect(page.locator(".gallery-item")).to_have_count(2)
+    page.get_by_label("Starred").check()
+    expect(page.locator(".gallery-item")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"starred=on"))
+    expect(page.locator(".gallery-item .gallery-star")).to_have_count(1)
