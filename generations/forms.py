@@ -14,21 +14,32 @@ import uuid
 from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
-from generations.models import Generation, GenerationFile, Upload, needs_approval, prompt_of
+from generations.models import (
+    Generation,
+    GenerationFile,
+    GenerationQuerySet,
+    Upload,
+    needs_approval,
+    prompt_of,
+)
 from studio import ledger
 
 ROW_KINDS = {"dialogue": ("text", "voice"), "multi_prompt": ("prompt", "duration")}
 DEFAULT_ROWS = {"dialogue": 2, "multi_prompt": 2}
 MAX_ROWS = 20
+PICK_JOBS = 24  # jobs whose results a gallery picker shows at a time (newest first; "Load more")
 MAX_COPIES = 8  # Run ×N
 SAME_RESULT_CANDIDATES = 20  # earlier jobs of the same prompt compared whole (newest first)
 INPUT_TYPES = {
@@ -115,6 +126,7 @@ class Block:
     url: Any = None
     upload: Any = None
     pick: Any = None
+    picks: Any = None  # the gallery picker (Picks)
     rows: list[list[Any]] = default(default_factory=list)
     errors: list[str] = default(default_factory=list)
     advanced: bool = False
@@ -152,9 +164,16 @@ class GenerationForm(forms.Form):
         ),
     )  # fmt: skip
 
-    def __init__(self, spec: catalog.ModelSpec, membership, *args, rows=None, **kwargs) -> None:
+    def __init__(
+        self, spec: catalog.ModelSpec, membership, *args, rows=None, list_picks=True, **kwargs
+    ) -> None:
+        """`list_picks=False`: no first page of gallery files to show (the estimate and other
+        answers that render no form); a posted pick is still checked against what may be seen."""
         super().__init__(*args, **kwargs)
         self.spec = spec
+        self.list_picks = list_picks
+        self.pick_files: dict[str, list[GenerationFile]] = {}
+        self.more_picks: dict[str, Generation | None] = {}
         self.membership = membership
         self.workspace = membership.workspace
         self.row_counts = self._row_counts(rows)
@@ -252,23 +271,23 @@ class GenerationForm(forms.Form):
         self.fields[f"{name}__upload"].widget.attrs["accept"] = accept
         kind = PICK_KINDS[param.kind]
         visible = Generation.objects.visible_to(self.membership.user, self.membership)
-        picks = (
-            GenerationFile.objects.filter(generation__in=visible, kind=kind)
-            .select_related("generation")
-            .order_by("-generation__created_at", "position")[:60]
-        )
-        picks = list(picks)
+        picks, self.more_picks[name] = pick_page(visible, kind) if self.list_picks else ([], None)
         older = {p for p in self._posted(f"{name}__pick") if _is_id(p)}
         older -= {str(f.pk) for f in picks}
-        if older:  # a result older than the list shows, chosen in the gallery ("Use in…")
+        # chosen further down than the first page shows ("Load more", a search, "Use in…")
+        if older:
             candidates = GenerationFile.objects.filter(generation__in=visible, kind=kind)
             picks += candidates.filter(pk__in=older).select_related("generation")
+        self.pick_files[name] = picks
         choices = [(str(f.pk), _pick_label(f)) for f in picks]
         pick_field = forms.MultipleChoiceField if multiple else forms.ChoiceField
         if not multiple:
-            choices = [("", "—"), *choices]
+            choices = [("", "None"), *choices]
         self.fields[f"{name}__pick"] = pick_field(
-            label="From the gallery", choices=choices, required=False
+            label="From the gallery",
+            choices=choices,
+            required=False,
+            error_messages={"invalid_choice": PICK_REFUSED},
         )
 
     def _posted(self, key: str) -> list[str]:
@@ -295,10 +314,9 @@ class GenerationForm(forms.Form):
             if not chosen:
                 continue
             listed = {str(key) for key, _ in field.choices}
-            field.choices = [
-                *field.choices,
-                *((str(f.pk), _pick_label(f)) for f in chosen if str(f.pk) not in listed),
-            ]
+            added = [f for f in chosen if str(f.pk) not in listed]
+            field.choices = [*field.choices, *((str(f.pk), _pick_label(f)) for f in added)]
+            self.pick_files[name] = [*added, *self.pick_files.get(name, [])]
             values = [str(f.pk) for f in chosen]
             field.initial = values if param.kind == "image_urls" else values[0]
 
@@ -327,6 +345,7 @@ class GenerationForm(forms.Form):
             value = str(result.pk)
             if value not in {str(key) for key, _ in field.choices}:  # older than the list shows
                 field.choices = [*field.choices, (value, _pick_label(result))]
+                self.pick_files[param.name] = [result, *self.pick_files.get(param.name, [])]
             field.initial = [value] if param.kind == "image_urls" else value
             return True
         return False
@@ -350,6 +369,7 @@ class GenerationForm(forms.Form):
                         url=self[name],
                         upload=self[f"{name}__upload"],
                         pick=self[f"{name}__pick"],
+                        picks=self._picks(param),
                         errors=list(self.errors.get(name, [])),
                         multiple=param.kind == "image_urls",
                         unreachable=inputs.unreachable_message(self.workspace),
@@ -365,6 +385,20 @@ class GenerationForm(forms.Form):
             elif name in self.fields:
                 target.append(Block("field", param=param, field=self[name]))
         return main, advanced
+
+    def _picks(self, param: catalog.Param) -> Picks:
+        field = self[f"{param.name}__pick"]
+        value = field.value()
+        chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [value]) if v}
+        more = self.more_picks.get(param.name)
+        return Picks(
+            field=field,
+            name=field.html_name,
+            multiple=param.kind == "image_urls",
+            thumbs=[thumb(f, checked=str(f.pk) in chosen) for f in self.pick_files[param.name]],
+            url=reverse("picks", args=[self.spec.slug, param.name]),
+            after=str(more.code) if more else "",
+        )
 
     def shows_advanced(self, advanced: list[Block]) -> bool:
         """Whether "More options" opens: something in it is wrong or was set, so that no error
@@ -634,6 +668,85 @@ def _as_data(initial: dict) -> dict:
 def _is_id(value: str) -> bool:
     """A posted value that can be a row id (ASCII digits, within a 64-bit integer)."""
     return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+PICK_REFUSED = (
+    "That gallery file is not one you can use here: it was deleted, or it belongs to another "
+    "workspace or to someone's private job. Choose another, upload a file or paste a link."
+)
+
+
+def pick_page(
+    visible: GenerationQuerySet,
+    kind: str,
+    *,
+    after: Generation | None = None,
+    words: str = "",
+    skip: frozenset[int] = frozenset(),
+) -> tuple[list[GenerationFile], Generation | None]:
+    """One page of gallery files of `kind` for a picker, newest job first: the files of the
+    newest PICK_JOBS visible jobs that have one (after `after`, a keyset on created_at and pk:
+    never an OFFSET), with their prompt holding `words`; and the page's last job when more follow.
+
+    Bounded on purpose: the jobs come from the (workspace, -created_at) index walked newest
+    first until the page is full, not from a sort of every job of the workspace."""
+    has_kind = GenerationFile.objects.filter(generation=models.OuterRef("pk"), kind=kind)
+    jobs = visible.filter(models.Exists(has_kind)).search(words)
+    if after is not None:
+        jobs = jobs.filter(
+            models.Q(created_at__lt=after.created_at)
+            | models.Q(created_at=after.created_at, pk__lt=after.pk)
+        )
+    newest = list(jobs.order_by("-created_at", "-pk")[: PICK_JOBS + 1])
+    more = newest[PICK_JOBS - 1] if len(newest) > PICK_JOBS else None
+    newest = newest[:PICK_JOBS]
+    by_pk = {job.pk: job for job in newest}
+    order = {job.pk: index for index, job in enumerate(newest)}
+    found = GenerationFile.objects.filter(generation_id__in=list(by_pk), kind=kind)
+    files = list(found.exclude(pk__in=skip))
+    for result in files:
+        result.generation = by_pk[result.generation_id]
+    files.sort(key=lambda result: (order[result.generation_id], result.position))
+    return files, more
+
+
+@dataclass
+class Thumb:
+    """One gallery file as a picker shows it: its value, a caption, a preview image ("" for
+    audio, or a video without a poster) and whether it is chosen."""
+
+    value: str
+    caption: str
+    image: str
+    checked: bool = False
+
+
+def thumb(result: GenerationFile, *, checked: bool = False) -> Thumb:
+    image = ""
+    if result.kind == "image" or (result.kind == "video" and result.preview):
+        url = reverse("generation-file", args=[result.generation.code, result.position])
+        image = f"{url}?preview=1"
+    return Thumb(str(result.pk), _pick_label(result), image, checked)
+
+
+@dataclass
+class Picks:
+    """A "From the gallery" picker: its field, radio buttons or checkboxes, the thumbnails of
+    its first page, and where more come from (`url`, after the job `after`)."""
+
+    field: Any
+    name: str  # what its inputs post: `<input>__pick`
+    multiple: bool
+    thumbs: list[Thumb]
+    url: str
+    after: str = ""
+    words: str = ""
+
+    @property
+    def more_url(self) -> str:
+        if not self.after:
+            return ""
+        return f"{self.url}?{urlencode({'after': self.after, 'q': self.words})}"
 
 
 def _pick_label(result: GenerationFile) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations.views import callbacks, compare, create, downloads, files, gallery, jobs
+from generations.views import callbacks, compare, create, downloads, files, gallery, jobs, picker
 from generations.views import chat as chat_views
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("create/<str:slug>/", create.run, name="run"),
     path("create/<str:slug>/estimate", create.estimate, name="estimate"),
     path("create/<str:slug>/rows", create.rows, name="rows"),
+    path("create/<str:slug>/picks/<str:name>", picker.picks, name="picks"),
     path("g/cards", jobs.cards, name="generation-cards"),
     path("g/<uuid:code>/", jobs.detail, name="generation"),
     path("g/<uuid:code>/card", jobs.card, name="generation-card"),

@@ -118,6 +118,7 @@ def url_arguments(name: str, objects: dict) -> dict:
         "run": {"slug": "flux-2"},
         "estimate": {"slug": "flux-2"},
         "rows": {"slug": "flux-2"},
+        "picks": {"slug": "flux-2", "name": "input_urls"},
         "generation": by_code,
         "generation-card": by_code,
         "generation-cancel": by_code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 from django_htmx.middleware import HtmxDetails
 
+from generations import catalog
 from generations.models import Generation
 from studio.access import StudioRequest
 
@@ -32,3 +33,14 @@ def get_generation(request: StudioRequest, code) -> Generation:
     if generation is None:
         raise Http404("No such generation")
     return generation
+
+
+def get_job_model(slug: str) -> catalog.ModelSpec:
+    """A model of the catalog that runs as a job (a Create form), or 404; chat has its own page."""
+    try:
+        spec = catalog.get(slug)
+    except KeyError:
+        raise Http404("No such model") from None
+    if not spec.async_task:
+        raise Http404("Chat has its own page")
+    return spec

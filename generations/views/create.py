@@ -16,21 +16,11 @@ from django_htmx.http import reswap
 from generations import actions, catalog, remix
 from generations.forms import GenerationForm
 from generations.models import Generation
-from generations.views import HtmxHttpRequest, current_workspace
+from generations.views import HtmxHttpRequest, current_workspace, get_job_model
 from studio import ledger
 from studio.access import require_spender
 
 WAITING_SHOWN = 5  # jobs awaiting approval on an admin's Create page; the rest on Approvals
-
-
-def _spec(slug: str) -> catalog.ModelSpec:
-    try:
-        spec = catalog.get(slug)
-    except KeyError:
-        raise Http404("No such model") from None
-    if not spec.async_task:
-        raise Http404("Chat has its own page")
-    return spec
 
 
 def _kinds() -> list[tuple[str, str, list[catalog.ModelSpec]]]:
@@ -85,7 +75,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     current_workspace(request)
     if not slug or not request.membership.can_spend:
         return _page(request, None)
-    spec = _spec(slug)
+    spec = get_job_model(slug)
     source = _remix_source(request)
     if source is not None:  # Remix: the form filled from an earlier job
         plan = remix.plan(source, spec)
@@ -116,7 +106,7 @@ def _remix_source(request: HtmxHttpRequest) -> Generation | None:
 @require_POST
 def run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
-    spec = _spec(slug)
+    spec = get_job_model(slug)
     workspace = current_workspace(request)
     form = GenerationForm(spec, request.membership, request.POST, request.FILES)
     if not form.is_valid():
@@ -195,8 +185,9 @@ def _initial_from(form: GenerationForm) -> dict:
 @require_POST
 def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     require_spender(request)
-    spec = _spec(slug)
-    form = GenerationForm(spec, request.membership, request.POST)
+    spec = get_job_model(slug)
+    # The answer shows a price, not the form: no page of gallery thumbnails to read for it.
+    form = GenerationForm(spec, request.membership, request.POST, list_picks=False)
     context = {
         "estimate": form.estimate(),
         "blocked_by": form.estimate_blocked_by(),
@@ -213,13 +204,13 @@ def estimate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def rows(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Adds or removes a row (a dialogue line, a video shot) and shows the form again."""
     require_spender(request)
-    spec = _spec(slug)
+    spec = get_job_model(slug)
     action = request.POST.get("rows", "")
     name, _, sign = action.partition(":")
     param = spec.param(name)
     if param is None:
         raise Http404("No such field")
-    probe = GenerationForm(spec, request.membership, request.POST)
+    probe = GenerationForm(spec, request.membership, request.POST, list_picks=False)
     count = probe.row_counts.get(name, 1) + (1 if sign == "add" else -1)
     form = GenerationForm(spec, request.membership, request.POST, rows={name: count})
     form.skip_validation()  # rows changed, nothing was submitted: no errors to show yet

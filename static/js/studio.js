@@ -204,6 +204,94 @@ document.addEventListener("click", (event) => {
   dialog.showModal();
 });
 
+/* The gallery picker's search box and "Load more" need htmx: shown only where it runs (without
+   JavaScript the picker is plain radio buttons and checkboxes). */
+function showPickerTools(root) {
+  if (!root.querySelectorAll) return;
+  root.querySelectorAll(".picks-search[hidden], .picks-more[hidden]").forEach((el) => { el.hidden = false; });
+  /* Typing a search is not a change of the job: the form's estimate does not hear it. */
+  root.querySelectorAll(".picks-search").forEach((el) => {
+    if (el.dataset.quiet) return;
+    el.dataset.quiet = "1";
+    ["input", "change"].forEach((type) => el.addEventListener(type, (event) => event.stopPropagation()));
+  });
+}
+document.addEventListener("DOMContentLoaded", () => showPickerTools(document));
+document.addEventListener("htmx:load", (event) => showPickerTools(event.detail.elt));
+
+/* A file dropped on, or pasted into, an image input goes into its upload field (the server
+   checks its type and size as for a chosen file), and its name and a thumbnail show. */
+function uploadFieldOf(box) {
+  return box && box.querySelector("input[type=file][name$='__upload'][accept^='image/']");
+}
+function takeFiles(field, files) {
+  const images = Array.from(files);  // its type and size are checked by the server
+  if (!images.length) return false;
+  const transfer = new DataTransfer();
+  if (field.multiple) Array.from(field.files).forEach((file) => transfer.items.add(file));
+  (field.multiple ? images : images.slice(0, 1)).forEach((file) => transfer.items.add(file));
+  field.files = transfer.files;
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+function showChosenFiles(field) {
+  const box = field.closest(".field") || field.parentElement;
+  let list = box.querySelector(".drop-previews");
+  if (!list) {
+    list = document.createElement("div");
+    list.className = "drop-previews";
+    list.setAttribute("aria-live", "polite");
+    box.append(list);
+  }
+  list.replaceChildren();
+  Array.from(field.files).forEach((file) => {
+    const item = document.createElement("p");
+    item.className = "drop-preview";
+    const name = document.createElement("span");
+    name.textContent = file.name || "pasted image";
+    if (file.type.startsWith("image/")) {
+      const img = document.createElement("img");
+      img.alt = "";
+      const reader = new FileReader();  // a data: URL: the CSP allows those, not blob:
+      reader.addEventListener("load", () => { img.src = reader.result; });
+      reader.readAsDataURL(file);
+      item.append(img);
+    }
+    item.append(name);
+    list.append(item);
+  });
+}
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field.matches && field.matches("input[type=file][name$='__upload']")) showChosenFiles(field);
+});
+document.addEventListener("dragover", (event) => {
+  const box = event.target.closest && event.target.closest(".media-input");
+  if (!uploadFieldOf(box) || !event.dataTransfer.types.includes("Files")) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "copy";
+  box.classList.add("drop-over");
+});
+document.addEventListener("dragleave", (event) => {
+  const box = event.target.closest && event.target.closest(".media-input");
+  if (box && !box.contains(event.relatedTarget)) box.classList.remove("drop-over");
+});
+document.addEventListener("drop", (event) => {
+  const box = event.target.closest && event.target.closest(".media-input");
+  const field = uploadFieldOf(box);
+  if (!field) return;
+  box.classList.remove("drop-over");
+  if (event.dataTransfer && event.dataTransfer.files.length && takeFiles(field, event.dataTransfer.files)) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("paste", (event) => {
+  const box = event.target.closest && event.target.closest(".media-input");
+  const field = uploadFieldOf(box);
+  const files = event.clipboardData && event.clipboardData.files;
+  if (field && files && files.length && takeFiles(field, files)) event.preventDefault();
+});
+
 /* The Create page's running cards are refreshed together: one request every 2 s for all of them
    (jobs.cards answers each card out of band), none while nothing runs. Cards elsewhere (a job's
    page, Approvals) poll on their own through htmx. */

@@ -56,7 +56,7 @@ def test_it_runs_an_image_and_shows_it_live(page) -> None:
     expect(page.locator(".gallery-item")).to_have_count(1)
     page.locator(".use-in summary").click()
     page.get_by_role("link", name="Background Remover", exact=True).click()
-    picked = page.get_by_label("From the gallery").locator("option:checked")
+    picked = page.locator("#picks-image__pick .thumb", has=page.locator("input:checked"))
     expect(picked).to_contain_text("a lighthouse on a blue sea")
 
 
@@ -103,7 +103,7 @@ def test_a_private_link_is_refused_beside_its_box_and_only_that_box_is_marked(pa
 
     red = link_box.locator(".errorlist").evaluate("el => getComputedStyle(el).color")
     assert border("image") == red  # the link is marked as wrong
-    assert border("image__pick") != red  # the gallery box beside it is not
+    assert border("image__upload") != red  # the upload box beside it is not
 
 
 def test_quick_changes_end_on_the_last_estimate_without_console_errors(page) -> None:

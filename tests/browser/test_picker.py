@@ -1,0 +1,107 @@
+"""Choosing an input in the browser (issue 14, item 5): the gallery picker is thumbnails, newest
+first, with "Load more" and a search, operable from the keyboard; an image dropped on or pasted
+into an image input becomes its upload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_generate import sign_up
+
+pytestmark = pytest.mark.browser
+
+# A 2×2 PNG made in the page (canvas), handed to a drop or a paste as a File.
+MAKE_PNG = """async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 64;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#c33"; ctx.fillRect(0, 0, 64, 64);
+  const blob = await new Promise((done) => canvas.toBlob(done, "image/png"));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], "dropped.png", { type: "image/png" }));
+  return transfer;
+}"""
+
+
+def run_flux(page, prompt: str, copies: int = 1) -> None:
+    page.goto("/?model=flux-2")
+    page.get_by_label("Prompt", exact=True).fill(prompt)
+    page.locator("#id_copies").fill(str(copies))
+    page.get_by_role("button", name="Run Flux 2").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards.first).to_contain_text(prompt)
+    for i in range(copies):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
+
+
+def test_pick_by_thumbnail_load_more_search_and_keyboard(page) -> None:
+    sign_up(page)
+    for _ in range(3):
+        run_flux(page, "a kite over the dunes", copies=8)
+    run_flux(page, "a red fox in the snow")  # 25 jobs: one more than a page
+
+    estimates: list[str] = []
+    page.on("request", lambda r: estimates.append(r.url) if "/estimate" in r.url else None)
+    page.goto("/?model=bg-remover")
+    picker = page.locator("#picks-image__pick")
+    thumbs = picker.locator(".thumbs .thumb")
+    expect(thumbs).to_have_count(24)
+    expect(thumbs.first).to_contain_text("a red fox in the snow")  # newest first
+    assert thumbs.first.locator("img").evaluate("img => img.complete && img.naturalWidth") > 0
+    picker.get_by_role("button", name="Load more").click()
+    expect(thumbs).to_have_count(25)
+    expect(picker.get_by_role("button", name="Load more")).to_have_count(0)
+
+    before = len(estimates)
+    picker.get_by_label("Search the gallery by prompt words").fill("fox")
+    expect(thumbs).to_have_count(1)
+    page.wait_for_timeout(600)  # longer than the estimate's delay: typing a search is not a change
+    assert len(estimates) == before, estimates[before:]
+
+    # From the keyboard: Tab from the search box into the radio group (on "None", the chosen
+    # one), an arrow key to the fox.
+    page.get_by_label("Search the gallery by prompt words").press("Tab")
+    focused = page.evaluate("document.activeElement.name + '=' + document.activeElement.value")
+    assert focused == "image__pick=", focused
+    page.keyboard.press("ArrowRight")
+    expect(thumbs.first.locator("input")).to_be_checked()
+    expect(thumbs.first.locator("input")).to_be_focused()
+    page.get_by_role("button", name="Run Background Remover").click()
+    card = page.locator("#jobs .job-card").first
+    expect(card).to_contain_text("Background Remover")
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    card.get_by_role("link", name="Details").click()
+    expect(page.locator(".lineage")).to_contain_text("Made from")
+    page.locator(".lineage").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("a red fox in the snow")
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_an_image_dropped_or_pasted_becomes_the_upload(page, how) -> None:
+    sign_up(page)
+    page.goto("/?model=bg-remover")
+    box = page.locator(".media-input").first
+    transfer = page.evaluate_handle(MAKE_PNG)
+    if how == "drop":
+        box.dispatch_event("dragover", {"dataTransfer": transfer})
+        expect(box).to_have_class(re.compile(r"\bdrop-over\b"))
+        box.dispatch_event("drop", {"dataTransfer": transfer})
+    else:
+        box.evaluate(
+            """(el, transfer) => el.querySelector("input[type=url], input[type=text]")
+                 .dispatchEvent(new ClipboardEvent("paste", {clipboardData: transfer,
+                                                             bubbles: true}))""",
+            transfer,
+        )
+    upload = page.locator("input[name=image__upload]")
+    assert upload.evaluate("el => el.files.length && el.files[0].name") == "dropped.png"
+    preview = box.locator(".drop-preview")
+    expect(preview).to_contain_text("dropped.png")
+    expect(preview.locator("img")).to_have_count(1)
+    page.get_by_role("button", name="Run Background Remover").click()
+    card = page.locator("#jobs .job-card").first
+    expect(card.locator(".state-badge")).to_have_text("Done", timeout=30_000)
