@@ -65,6 +65,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench.usage
 	$(BIN)/python -m tests.bench.chat
 	$(BIN)/python -m tests.bench.downloads
+	$(BIN)/python -m tests.bench.gallery
 
 # The direct dependencies (pyproject.toml, dev included), resolved and pinned with all of theirs.
 lock: | $(BIN)/python

@@ -692,12 +692,7 @@ def pick_page(
     first until the page is full, not from a sort of every job of the workspace."""
     has_kind = GenerationFile.objects.filter(generation=models.OuterRef("pk"), kind=kind)
     jobs = visible.filter(models.Exists(has_kind)).search(words)
-    if after is not None:
-        jobs = jobs.filter(
-            models.Q(created_at__lt=after.created_at)
-            | models.Q(created_at=after.created_at, pk__lt=after.pk)
-        )
-    newest = list(jobs.order_by("-created_at", "-pk")[: PICK_JOBS + 1])
+    newest = list(jobs.older_than(after).order_by("-created_at", "-pk")[: PICK_JOBS + 1])
     more = newest[PICK_JOBS - 1] if len(newest) > PICK_JOBS else None
     newest = newest[:PICK_JOBS]
     by_pk = {job.pk: job for job in newest}

@@ -374,3 +374,44 @@ def adjust(workspace: Workspace, amount, *, by, reason: str, member=None) -> Led
             workspace.pk, kind=Kind.ADJUST, amount=value, created_by=by, reason=reason,
             member=member,
         )  # fmt: skip
+
+
+# -- history made in bulk (seed_gallery) ---------------------------------------------------------
+
+
+def record_past_jobs(workspace: Workspace, jobs) -> int:
+    """Books jobs that already ended (made by `seed_gallery`, not run here) as the ledger would
+    have: each a hold of its estimate and a resolution (a settle at its `consumed_credits`, or a
+    release when it failed), with the pool and the daily roll-up in step. In bulk: one insert per
+    thousand entries, not one transaction per job. Returns the credits taken."""
+    entries: list[LedgerEntry] = []
+    days: dict[tuple, Decimal] = {}
+    for job in jobs:
+        held = Decimal(job.estimate)
+        charged = as_credits(job.consumed_credits)
+        common = {
+            "workspace_id": workspace.pk,
+            "member_id": job.user_id,
+            "model_slug": job.model_slug,
+            "generation_id": job.pk,
+        }
+        hold = LedgerEntry(kind=Kind.HOLD, amount=-held, created_at=job.created_at, **common)
+        if charged is None:  # failed: the hold goes back
+            end = LedgerEntry(kind=Kind.RELEASE, amount=held, created_at=job.finished_at, **common)
+        else:
+            end = LedgerEntry(
+                kind=Kind.SETTLE, amount=held - charged, created_at=job.finished_at, **common
+            )
+        for entry in (hold, end):  # as _add_usage would: each entry on its own day
+            entries.append(entry)
+            key = (job.user_id, job.model_slug, entry.created_at.astimezone(UTC).date())
+            days[key] = days.get(key, ZERO) - entry.amount
+    with transaction.atomic():
+        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+        taken = sum((e.amount for e in entries), ZERO)
+        Workspace.objects.filter(pk=workspace.pk).update(pool_balance=F("pool_balance") + taken)
+        for (member_id, model_slug, day), credits in days.items():
+            key = {"workspace_id": workspace.pk, "member_id": member_id, "model_slug": model_slug}
+            if not UsageDay.objects.filter(**key, day=day).update(credits=F("credits") + credits):
+                UsageDay.objects.create(**key, day=day, credits=credits)
+    return int(-taken)

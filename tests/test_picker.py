@@ -177,3 +177,19 @@ def test_the_first_page_and_the_estimate_read_a_bounded_page(alice, team) -> Non
         estimate = client_for(alice).post(reverse("estimate", args=["bg-remover"]), {})
     assert estimate.status_code == 200
     assert not any("generationfile" in q["sql"].lower() for q in queries.captured_queries)
+
+
+def test_the_create_page_sums_the_cost_of_the_twelve_jobs_it_shows_only(alice, team) -> None:
+    """Its job list takes the 12 newest first and sums their ledger, not the ledger of every job
+    the member ever ran (annotate-then-slice made the Create page 7.7× slower at 100,000)."""
+    workspace, _ = team
+    for i in range(15):
+        done(alice, workspace, f"heron {i}")
+    with CaptureQueriesContext(connection) as queries:
+        page = client_for(alice).get(reverse("create"))
+    assert page.status_code == 200
+    assert len(page.context_data["jobs"]) == 12
+    sums = [q["sql"] for q in queries.captured_queries if 'SUM("studio_ledgerentry"' in q["sql"]]
+    assert sums, "the card list's costs"
+    for sql in sums:
+        assert " IN (" in sql, sql  # bounded to the listed jobs' pks

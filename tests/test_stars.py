@@ -62,8 +62,8 @@ def test_starred_results_are_found_under_starred_in_the_gallery(alice, team) -> 
     owl = done(alice, workspace, "an owl")
     client_for(carol).post(reverse("generation-star", args=[owl.code]), {"starred": "1"})
     response = client_for(carol).get("/gallery/", {"starred": "on"})
-    shown = [job.code for job in response.context_data["page"].object_list]
+    shown = [job.code for job in response.context_data["jobs"]]
     assert shown == [owl.code]
     assert fox.code not in shown
     assert "gallery-star" in response.content.decode()
-    assert len(client_for(carol).get("/gallery/").context_data["page"].object_list) == 2
+    assert len(client_for(carol).get("/gallery/").context_data["jobs"]) == 2

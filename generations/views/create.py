@@ -36,7 +36,7 @@ def _my_jobs(request: HtmxHttpRequest) -> list[Generation]:
     jobs = Generation.objects.visible_to(request.user, request.membership)
     if request.membership.can_spend:
         jobs = jobs.filter(user=request.user)
-    return list(jobs.for_cards().order_by("-created_at")[:12])
+    return jobs.order_by("-created_at", "-pk").first_cards(12)
 
 
 def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, status=200):
@@ -50,7 +50,7 @@ def _page(request: HtmxHttpRequest, spec: catalog.ModelSpec | None, form=None, s
     }
     if request.membership.can_manage:  # what waits for this admin's decision, oldest first
         waiting = Generation.objects.for_workspace(request.membership.workspace).waiting()
-        context["waiting_jobs"] = list(waiting.select_related("user").for_cards()[:WAITING_SHOWN])
+        context["waiting_jobs"] = waiting.select_related("user").first_cards(WAITING_SHOWN)
     if request.membership.can_spend:  # what is left to spend: the member's budget, the pool
         workspace = request.membership.workspace
         workspace.refresh_from_db(fields=["pool_enabled", "pool_balance"])  # after a Run's hold

@@ -3,8 +3,6 @@ prompt words, as a fragment of radio buttons or checkboxes that post the form's 
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -30,7 +28,7 @@ def picks(request: HtmxHttpRequest, slug: str, name: str) -> HttpResponse:
     kind = PICK_KINDS[param.kind]
     visible = Generation.objects.visible_to(request.user, membership)
     words = request.GET.get("q", "").strip()[:200]
-    after = _job(visible, request.GET.get("after", ""))
+    after = visible.by_code(request.GET.get("after", ""))  # unknown: start over
     chosen = [v for v in request.GET.getlist(f"{name}__pick") if v.isascii() and v.isdigit()]
     kept = list(
         GenerationFile.objects.filter(generation__in=visible, kind=kind, pk__in=chosen[:20])
@@ -55,11 +53,3 @@ def picks(request: HtmxHttpRequest, slug: str, name: str) -> HttpResponse:
     response = TemplateResponse(request, "generations/_block.html#thumbs", context)
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _job(visible, code: str) -> Generation | None:
-    """The job a page follows; an unknown one (or one this member may not see) starts over."""
-    try:
-        return visible.filter(code=uuid.UUID(code)).first()
-    except ValueError:
-        return None

@@ -37,7 +37,9 @@ def run_flux(page, prompt: str, copies: int = 1) -> None:
         expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
 
 
-def test_pick_by_thumbnail_load_more_search_and_keyboard(page) -> None:
+def test_pick_by_thumbnail_load_more_search_and_keyboard_then_scroll_the_gallery(
+    page, browser, live_studio
+) -> None:
     sign_up(page)
     for _ in range(3):
         run_flux(page, "a kite over the dunes", copies=8)
@@ -78,6 +80,33 @@ def test_pick_by_thumbnail_load_more_search_and_keyboard(page) -> None:
     page.locator(".lineage").get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Flux 2")).to_be_visible()
     expect(page.locator("main")).to_contain_text("a red fox in the snow")
+
+    # The gallery (26 results with the cutout): 24, then the rest as one scrolls to the end.
+    page.goto("/gallery/")
+    items = page.locator(".gallery-item")
+    expect(items).to_have_count(24)
+    page.locator("#gallery-more").scroll_into_view_if_needed()
+    expect(items).to_have_count(26)
+    expect(page.locator("#gallery-more")).to_have_count(0)
+    assert "after=" not in page.url  # loading more is not a new address
+
+    # Without JavaScript: a plain next-page link (rel=next), the filters kept.
+    plain = browser.new_context(
+        base_url=live_studio.url,
+        java_script_enabled=False,
+        storage_state=page.context.storage_state(),
+    )
+    try:
+        bare = plain.new_page()
+        bare.goto("/gallery/?q=the")  # the 24 kites and the fox
+        expect(bare.locator(".gallery-item")).to_have_count(24)
+        bare.locator("a[rel=next]").click()
+        expect(bare).to_have_url(re.compile(r"q=the&after="))
+        expect(bare.locator(".gallery-item")).to_have_count(1)
+        expect(bare.locator(".gallery-item").first).to_contain_text("a kite over the dunes")
+        expect(bare.locator("a[rel=next]")).to_have_count(0)
+    finally:
+        plain.close()
 
 
 @pytest.mark.parametrize("how", ["drop", "paste"])
