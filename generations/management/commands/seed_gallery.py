@@ -183,6 +183,7 @@ def _job(rng, space, people, models, when) -> Generation:
         prompt=prompt,
         estimate=estimate,
         state=State.FAILED if failed else State.SUCCEEDED,
+        has_files=not failed,  # its file is bulk-made below (bulk_create skips save())
         token=uuid.uuid4().hex,
         private=rng.random() < 0.05,
         starred=rng.random() < 0.01,
