@@ -22,6 +22,7 @@ urlpatterns = [
     path("approvals/", jobs.approvals, name="approvals"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("gallery/download.zip", downloads.gallery_zip, name="gallery-zip"),
+    path("gallery/star", gallery.star_chosen, name="gallery-star"),
     path("compare/", compare.compare, name="compare"),
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
     path("g/<uuid:code>/inputs/<str:name>/<int:index>", jobs.input_file, name="generation-input"),

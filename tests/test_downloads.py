@@ -87,7 +87,9 @@ def test_what_the_person_may_not_see_is_never_in_the_zip(alice, team, bob) -> No
     assert not any("secret" in name or "bobs-own" in name for name in names)
     names = unzip(client_for(alice).post(URL, {"code": codes})).namelist()
     assert len(names) == 3  # the owner sees the private one, never bob's
-    assert client_for(alice).post(URL, {"code": ["nothing"]}).status_code == 400
+    nothing = client_for(alice).post(URL, {"code": ["nothing"], "next": "/gallery/?q=kite"})
+    assert nothing.status_code == 302  # back to the gallery, with a sentence
+    assert nothing["Location"] == "/gallery/?q=kite"
 
 
 def test_a_search_downloads_whole(alice, team) -> None:

@@ -168,6 +168,8 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "approvals": row(LOGIN, N, N, 200, 200, N, 200),
     "gallery": signed_in(200),  # the current workspace's results only
     "gallery-zip": signed_in(200),  # a zip of the current workspace's results only
+    # Back to the gallery; X's people's ticks of W's codes star nothing (test below).
+    "gallery-star": row(LOGIN, N, *(to("gallery"),) * 5),
     "compare": signed_in(200),  # W's results for W's people; for X's, "choose two" and nothing
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
@@ -422,6 +424,7 @@ REQUESTS: dict[str, Call] = {
     "approvals": Call(GET),
     "gallery": Call(GET),
     "gallery-zip": Call(GET),
+    "gallery-star": Call(POST, data=lambda w: {"code": [str(w.done.code)], "starred": "1"}),
     "compare": Call(GET, data=lambda w: {"code": [str(w.done.code)] * 2}),
     "chat": Call(GET),
     "chat-new": Call(POST),
@@ -707,6 +710,19 @@ def test_a_private_job_cannot_be_picked_as_an_input_by_others(
     )
     assert outcome(response) == to("generation")
     assert Generation.objects.get(token="pick").params["image"] == {"file": private.pk}
+
+
+def test_ticked_codes_of_other_workspaces_or_private_jobs_star_nothing(
+    world: World, private: GenerationFile
+) -> None:
+    codes = [str(world.done.code), str(private.generation.code)]
+    for role in ("other", "other-owner"):
+        response = world.client(role).post(reverse("gallery-star"), {"code": codes, "starred": "1"})
+        assert "Tick at least one result first." in messages_of(response)
+    member = world.client("member").post(reverse("gallery-star"), {"code": codes, "starred": "1"})
+    assert "Starred 1 result." in messages_of(member)  # W's public one, not the private one
+    starred = Generation.objects.filter(starred=True).values_list("code", flat=True)
+    assert [str(code) for code in starred] == [str(world.done.code)]
 
 
 # -- owner-only changes ---------------------------------------------------------------------------

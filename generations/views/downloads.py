@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
@@ -15,6 +18,7 @@ from generations import downloads
 from generations.forms import GalleryFilters
 from generations.models import Generation
 from generations.views import HtmxHttpRequest, current_workspace
+from studio.access import safe_next
 
 MAX_CHOSEN = 1000  # results chosen one by one in one download (a search takes any number)
 
@@ -27,9 +31,10 @@ def gallery_zip(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRespons
     workspace = current_workspace(request)
     jobs = Generation.objects.visible_to(request.user, request.membership).results()
     if request.method == "POST":
-        codes = _codes(request.POST.getlist("code"))
-        if not codes:
-            return HttpResponse("Choose at least one result to download.", status=400)
+        codes = chosen_codes(request.POST.getlist("code"))
+        if not codes:  # the gallery's button is disabled until one is ticked (JavaScript)
+            messages.error(request, "Tick at least one result to download first.")
+            return redirect(safe_next(request, reverse("gallery")))
         if len(codes) > MAX_CHOSEN:
             return HttpResponse(
                 f"Up to {MAX_CHOSEN} chosen results go in one zip; for more, download a search.",
@@ -49,7 +54,7 @@ def gallery_zip(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRespons
     return response
 
 
-def _codes(values: list[str]) -> list[uuid.UUID]:
+def chosen_codes(values: list[str]) -> list[uuid.UUID]:
     codes = []
     for value in values:
         try:

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
+from django.contrib import messages
 from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from generations import catalog
 from generations.forms import PICK_KINDS, GalleryFilters
 from generations.models import Generation, GenerationFile
 from generations.views import HtmxHttpRequest, current_workspace
+from generations.views.downloads import MAX_CHOSEN, chosen_codes
+from studio.access import require_spender, safe_next
 
 PER_PAGE = 24
 
@@ -59,6 +65,27 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     if request.membership.can_spend:
         context["uses"] = _uses()
     return TemplateResponse(request, template, context)
+
+
+@login_required
+@require_POST
+def star_chosen(request: HtmxHttpRequest) -> HttpResponse:
+    """Stars (`starred=1`) or unstars the results chosen in the gallery (`code`, repeated, up to
+    MAX_CHOSEN): those this member may see in their workspace, whatever else is asked for. A
+    viewer only looks."""
+    require_spender(request)
+    codes = chosen_codes(request.POST.getlist("code"))[:MAX_CHOSEN]
+    starred = request.POST.get("starred") == "1"
+    jobs = Generation.objects.visible_to(request.user, request.membership).results()
+    chosen = jobs.filter(code__in=codes)
+    count = chosen.count()
+    chosen.exclude(starred=starred).update(starred=starred)
+    if not count:
+        messages.error(request, "Tick at least one result first.")
+    else:
+        verb = "Starred" if starred else "Unstarred"
+        messages.success(request, f"{verb} {count} result{pluralize(count)}.")
+    return redirect(safe_next(request, reverse("gallery")))
 
 
 def _uses() -> dict[str, list[catalog.ModelSpec]]:

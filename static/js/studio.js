@@ -312,3 +312,21 @@ function scheduleCards() {
 }
 document.addEventListener("DOMContentLoaded", scheduleCards);
 document.addEventListener("htmx:load", scheduleCards);
+
+/* The gallery's ticks: how many are chosen, and the buttons that act on them enabled only then. */
+function showSelection() {
+  const bar = document.getElementById("gallery-selection");
+  if (!bar) return;
+  const count = document.querySelectorAll("input[name=code][form=gallery-selection]:checked").length;
+  bar.querySelectorAll("[data-needs-selection]").forEach((button) => { button.disabled = count === 0; });
+  const label = bar.querySelector(".selection-count");
+  if (label) {
+    if (!label.dataset.hint) label.dataset.hint = label.textContent;
+    label.textContent = count ? `${count} chosen` : label.dataset.hint;
+  }
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("input[name=code][form=gallery-selection]")) showSelection();
+});
+document.addEventListener("DOMContentLoaded", showSelection);
+document.addEventListener("htmx:afterSettle", showSelection);

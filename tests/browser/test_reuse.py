@@ -106,3 +106,42 @@ def test_star_a_result_and_find_it_under_starred(page) -> None:
     expect(page.locator(".gallery-item")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"starred=on"))
     expect(page.locator(".gallery-item .gallery-star")).to_have_count(1)
+
+
+def test_tick_results_then_star_them_and_download_them_as_a_zip(page, tmp_path) -> None:
+    import json
+    import zipfile
+
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a lantern in the fog")
+    page.locator("#id_copies").fill("3")
+    page.get_by_role("button", name="Run Flux 2").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards).to_have_count(3)
+    for i in range(3):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    page.goto("/gallery/")
+    bar = page.locator("#gallery-selection")
+    expect(bar.get_by_role("button", name="Download chosen (.zip)")).to_be_disabled()
+    ticks = page.locator(".gallery-pick input")
+    ticks.nth(0).check()
+    ticks.nth(2).check()
+    expect(bar.locator(".selection-count")).to_have_text("2 chosen")
+
+    with page.expect_download() as download:
+        bar.get_by_role("button", name="Download chosen (.zip)").click()
+    path = tmp_path / "chosen.zip"
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    assert len([n for n in names if n != "manifest.json"]) == 2
+    entries = manifest["jobs"]
+    assert len(entries) == 2
+    assert all("a lantern in the fog" in json.dumps(entry) for entry in entries)
+
+    bar.get_by_role("button", name="★ Star chosen").click()
+    expect(page.locator(".messages")).to_contain_text("Starred 2 results.")
+    page.get_by_label("Starred").check()
+    expect(page.locator(".gallery-item")).to_have_count(2)
