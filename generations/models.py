@@ -662,12 +662,12 @@ class GenerationFile(models.Model):
             models.UniqueConstraint(fields=["generation", "position"], name="one_file_per_position")
         ]
 
+    def __str__(self) -> str:
+        return self.file.name
+
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
         Generation.objects.filter(pk=self.generation_id, has_files=False).update(has_files=True)
-
-    def __str__(self) -> str:
-        return self.file.name
 
     @property
     def filename(self) -> str:
