@@ -13,6 +13,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 from dataclasses import field as default
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,9 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from generations import catalog, chat, inputs, urlsafety
@@ -797,22 +800,61 @@ def _replace_pending(value: Any, stored: list[dict]) -> Any:
 
 
 class GalleryFilters(forms.Form):
+    """The gallery's filters, every one kept in the URL (a search can be bookmarked and shared,
+    and its zip takes the same filters). Bound to a membership: the member list is the
+    workspace's people."""
+
     q = forms.CharField(
         label="Search prompts", required=False, max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. red fox"}),
     )  # fmt: skip
     kind = forms.ChoiceField(label="Kind", required=False)
     model = forms.ChoiceField(label="Model", required=False)
+    member = forms.ChoiceField(label="Made by", required=False)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2026-12-01."},
+    )  # fmt: skip
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2026-12-31."},
+    )  # fmt: skip
+    cost_min = forms.IntegerField(
+        label="Cost from (credits)", required=False, min_value=0, max_value=10**9,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "0"}),
+    )  # fmt: skip
+    cost_max = forms.IntegerField(
+        label="Cost to (credits)", required=False, min_value=0, max_value=10**9,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "any"}),
+    )  # fmt: skip
     mine = forms.BooleanField(label="Only mine", required=False)
     starred = forms.BooleanField(label="Starred", required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, membership=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         media = [(k, label) for k, label in catalog.KINDS if k != "chat"]
         self.fields["kind"].choices = [("", "All kinds"), *media]
         self.fields["model"].choices = [("", "All models")] + [
             (spec.slug, spec.name) for spec in catalog.MODELS.values() if spec.async_task
         ]
+        people = []
+        if membership is not None:
+            people = list(
+                membership.workspace.memberships.order_by("user__username").values_list(
+                    "user__username", flat=True
+                )
+            )
+        self.fields["member"].choices = [("", "Anyone"), *((name, name) for name in people)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        low, high = data.get("cost_min"), data.get("cost_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("cost_max", "The highest cost is below the lowest.")
+        return data
 
     def apply(self, jobs, user):
         data = self.cleaned_data
@@ -822,11 +864,29 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(kind=data["kind"])
         if data.get("model"):
             jobs = jobs.filter(model_slug=data["model"])
+        if data.get("member"):
+            jobs = jobs.filter(user__username=data["member"])
+        if data.get("since"):  # whole days, in the studio's time zone
+            jobs = jobs.filter(created_at__gte=_day_start(data["since"]))
+        if data.get("until"):
+            jobs = jobs.filter(created_at__lt=_day_start(data["until"] + timedelta(days=1)))
+        if data.get("cost_min") is not None or data.get("cost_max") is not None:
+            # what it cost: the upstream's charge, or the estimate that stood when it said none
+            cost = Coalesce("consumed_credits", Cast("estimate", models.DecimalField(14, 4)))
+            jobs = jobs.alias(cost=cost)
+            if data.get("cost_min") is not None:
+                jobs = jobs.filter(cost__gte=data["cost_min"])
+            if data.get("cost_max") is not None:
+                jobs = jobs.filter(cost__lte=data["cost_max"])
         if data.get("mine"):
             jobs = jobs.filter(user=user)
         if data.get("starred"):
             jobs = jobs.filter(starred=True)
         return jobs
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # -- chat --------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_a_page_costs_the_same_queries_whatever_its_depth_and_size(alice, team) 
         counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
         assert all("awaiting" in sql for sql in counted), counted  # only the approvals badge
     # The first page reads no cursor; any deeper one reads it once (its code to its place).
-    assert counts[1] == counts[2] == counts[0] + 1 <= 8, counts
+    assert counts[1] == counts[2] == counts[0] + 1 <= 9, counts
 
 
 def test_a_result_is_used_as_the_input_of_a_new_job(alice, team) -> None:
@@ -246,3 +246,57 @@ def test_going_back_reloads_the_filters_with_the_results(alice, team) -> None:
     html = client_for(alice).get(reverse("gallery"), {"q": "fox"}).content.decode()
     assert 'hx-history="false"' in html
     assert 'value="fox"' in html
+
+
+def test_filters_by_member_dates_and_cost_kept_in_the_url(alice, team) -> None:
+    workspace, carol = team
+    stranger = make_user("sam")  # not of this workspace: not a choice
+    now = timezone.now()
+    old = done(alice, workspace, "an old fox", consumed_credits=5)
+    Generation.objects.filter(pk=old.pk).update(created_at=now - timezone.timedelta(days=40))
+    cheap = done(carol, workspace, "a cheap fox", consumed_credits=2)
+    dear = done(carol, workspace, "a dear fox", consumed_credits=300)
+    unstated = done(alice, workspace, "a fox of no stated charge")  # the estimate stood
+    Generation.objects.filter(pk=unstated.pk).update(estimate=8)
+    client = client_for(alice)
+    page = client.get(reverse("gallery")).content.decode()
+    assert '<option value="carol">carol</option>' in page
+    assert f">{stranger.username}<" not in page
+
+    def shown(**filters) -> list[str]:
+        response = client.get(reverse("gallery"), filters)
+        assert response.status_code == 200
+        return codes(response)
+
+    assert shown(member="carol") == [str(dear.code), str(cheap.code)]
+    today = timezone.localdate()
+    assert str(old.code) not in shown(since=str(today - timezone.timedelta(days=7)))
+    assert shown(until=str(today - timezone.timedelta(days=30))) == [str(old.code)]
+    assert shown(cost_min="100") == [str(dear.code)]
+    assert shown(cost_max="4") == [str(cheap.code)]
+    assert shown(cost_min="6", cost_max="10") == [str(unstated.code)]
+    # Kept together with the others, and in the next page's link and the zip's.
+    both = shown(member="carol", cost_max="10")
+    assert both == [str(cheap.code)]
+    page = client.get(reverse("gallery"), {"member": "carol", "cost_max": "10"}).content.decode()
+    assert 'href="/gallery/download.zip?member=carol&amp;cost_max=10"' in page
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"since": "2026-12-10", "until": "2026-12-01"}, "The end date is before the start date."),
+        ({"cost_min": "10", "cost_max": "2"}, "The highest cost is below the lowest."),
+        ({"cost_min": "-1"}, "greater than or equal to 0"),
+        ({"since": "yesterday"}, "Enter a date like 2026-12-01."),
+        ({"member": "sam"}, "Select a valid choice"),
+    ],
+)
+def test_wrong_filters_say_why_and_show_nothing(alice, team, filters, message) -> None:
+    workspace, _ = team
+    make_user("sam")
+    done(alice, workspace, "a fox")
+    response = client_for(alice).get(reverse("gallery"), filters)
+    assert response.status_code == 200
+    assert codes(response) == []
+    assert message in response.content.decode()

@@ -42,7 +42,7 @@ def gallery_zip(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRespons
             )
         jobs = jobs.filter(code__in=codes)
     else:
-        form = GalleryFilters(request.GET)
+        form = GalleryFilters(request.GET, membership=request.membership)
         if not form.is_valid():
             return HttpResponse("These filters are not valid: " + form.errors.as_text(), status=400)
         jobs = form.apply(jobs, request.user)

@@ -30,7 +30,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     "Load more" at the end of the grid, a plain `rel=next` link without JavaScript). No count and
     no OFFSET: at 100,000 results both cost a scan of the workspace on every page."""
     current_workspace(request)
-    form = GalleryFilters(request.GET)
+    form = GalleryFilters(request.GET, membership=request.membership)
     visible = Generation.objects.visible_to(request.user, request.membership)
     jobs = visible.results()
     jobs = form.apply(jobs, request.user) if form.is_valid() else jobs.none()

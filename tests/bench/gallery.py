@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -130,6 +131,13 @@ def run() -> None:
     measure("gallery: model = imagen-4", owner, "/gallery/", {"model": "imagen-4"}, target=grid)
     measure("gallery: only mine (member)", member, "/gallery/", {"mine": "on"}, target=grid)
     measure("gallery: starred", owner, "/gallery/", {"starred": "on"}, target=grid)
+    measure(
+        "gallery: made by one member", owner, "/gallery/", {"member": "boss-member-07"}, target=grid
+    )
+    since = django.utils.timezone.localdate() - timedelta(days=240)
+    dates = {"since": str(since), "until": str(since + timedelta(days=30))}
+    measure("gallery: one month, 8 months ago", owner, "/gallery/", dates, target=grid)
+    measure("gallery: cost 50 credits or more", owner, "/gallery/", {"cost_min": "50"}, target=grid)
     measure(
         "create picker: load more", owner, "/create/bg-remover/picks/image", {"after": page_500}
     )
