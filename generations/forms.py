@@ -872,7 +872,10 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(created_at__lt=_day_start(data["until"] + timedelta(days=1)))
         if data.get("cost_min") is not None or data.get("cost_max") is not None:
             # what it cost: the upstream's charge, or the estimate that stood when it said none
-            cost = Coalesce("consumed_credits", Cast("estimate", models.DecimalField(14, 4)))
+            cost = Coalesce(
+                "consumed_credits",
+                Cast("estimate", models.DecimalField(max_digits=14, decimal_places=4)),
+            )
             jobs = jobs.alias(cost=cost)
             if data.get("cost_min") is not None:
                 jobs = jobs.filter(cost__gte=data["cost_min"])

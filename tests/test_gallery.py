@@ -300,3 +300,16 @@ def test_wrong_filters_say_why_and_show_nothing(alice, team, filters, message) -
     assert response.status_code == 200
     assert codes(response) == []
     assert message in response.content.decode()
+
+
+def test_results_and_their_previews_are_kept_by_the_browser_alone(alice, team) -> None:
+    workspace, _ = team
+    job = done(alice, workspace, "a fox")
+    client = client_for(alice)
+    for query in ("", "?preview=1", "?download=1"):
+        response = client.get(reverse("generation-file", args=[job.code, 0]) + query)
+        assert response.status_code == 200
+        assert response["Cache-Control"] == "private, max-age=31536000, immutable", query
+        assert "Cookie" in response.get("Vary", "") or response["Cache-Control"].startswith(
+            "private"
+        )

@@ -24,6 +24,8 @@ from generations.views.files import stored_file
 from studio import ledger
 from studio.access import manager_membership, require_spender, safe_next
 
+RESULT_CACHE = "private, max-age=31536000, immutable"  # a result never changes
+
 
 def _card(request: HtmxHttpRequest, generation: Generation) -> TemplateResponse:
     return TemplateResponse(
@@ -192,7 +194,9 @@ def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
         download=request.GET.get("download") == "1",
         byte_range=request.headers.get("Range", ""),
     )
-    response["Cache-Control"] = "private, max-age=3600"
+    # A job's result at a position never changes: the browser keeps it (its own cache only,
+    # never a shared one) instead of asking again on every gallery page and card.
+    response["Cache-Control"] = RESULT_CACHE
     return response
 
 
