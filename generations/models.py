@@ -128,12 +128,15 @@ class GenerationQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> GenerationQuerySet:
         return self.filter(workspace=workspace)
 
-    def visible_to(self, user, membership) -> GenerationQuerySet:
+    def visible_to(self, user, membership, *, deleted: bool = False) -> GenerationQuerySet:
         """What a member may see in their workspace: everything there but other people's private
-        jobs (admins see those too). No membership: nothing."""
+        jobs (admins see those too) and deleted results (`deleted=True`: those too, to restore
+        them). No membership: nothing."""
         if not membership:
             return self.none()
         jobs = self.filter(workspace_id=membership.workspace_id)
+        if not deleted:
+            jobs = jobs.filter(deleted_at=None)
         if membership.can_manage:
             return jobs
         return jobs.filter(models.Q(private=False) | models.Q(user=user))
@@ -177,6 +180,47 @@ class GenerationQuerySet(models.QuerySet):
             return self.filter(code=uuid.UUID(str(code))).first()
         except ValueError:
             return None
+
+    def deletable_by(self, user, membership, *, deleted: bool = False) -> GenerationQuerySet:
+        """The results this member may delete (or, `deleted=True`, restore): their own, or any
+        in the workspace for an admin; nothing for a viewer."""
+        jobs = self.visible_to(user, membership, deleted=deleted).results()
+        if membership is None or not membership.can_spend:
+            return jobs.none()
+        return jobs if membership.can_manage else jobs.filter(user=user)
+
+    def soft_delete(self, by) -> int:
+        """Deleted now: gone from every page, restorable until the retention period ends (then
+        the sweep removes their files). Their cost stays in the ledger and the usage reports."""
+        return self.filter(deleted_at=None).update(deleted_at=timezone.now(), deleted_by=by)
+
+    def restore(self) -> int:
+        """Deleted ones back where they were, while their files are still kept."""
+        return (
+            self.exclude(deleted_at=None)
+            .filter(files_purged=False)
+            .update(deleted_at=None, deleted_by=None)
+        )
+
+    def purge_deleted(self, now, limit: int = 200) -> int:
+        """Removes from storage the files of results deleted longer ago than the retention
+        period (a file another result shares stays). Safe to run twice: each job's files go,
+        then it is marked; a crash between leaves it to the next run."""
+        cutoff = now - timedelta(days=settings.STUDIO_DELETED_RETENTION_DAYS)
+        due = self.filter(deleted_at__lt=cutoff, files_purged=False).order_by("deleted_at")
+        purged = 0
+        for job in due[:limit]:
+            for result in job.files.all():
+                for stored in (result.file, result.preview):
+                    if not stored:
+                        continue
+                    shared = GenerationFile.objects.filter(
+                        models.Q(file=stored.name) | models.Q(preview=stored.name)
+                    ).exclude(generation__deleted_at__lt=cutoff)
+                    if not shared.exists():
+                        stored.storage.delete(stored.name)
+            purged += Generation.objects.filter(pk=job.pk).update(files_purged=True)
+        return purged
 
     def older_than(self, job: Generation | None) -> GenerationQuerySet:
         """Those after `job` in newest-first order (created_at, then pk): the keyset of a "Load
@@ -241,6 +285,13 @@ class Generation(models.Model):
     # job the upstream finished and charged anyway, read from the row and not from a subquery
     # (PostgreSQL hashed every file of the database for it: 37 ms a page at 100,000).
     has_files = models.BooleanField(default=False)
+    # Deleted from the gallery (soft: restorable until STUDIO_DELETED_RETENTION_DAYS, when the
+    # sweep removes its files and sets files_purged). The ledger keeps what it cost.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    files_purged = models.BooleanField(default=False)
 
     upstream_task_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     status_word = models.CharField(max_length=64, blank=True)

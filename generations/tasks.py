@@ -535,6 +535,8 @@ def sweep() -> None:
     generations/migrations/0003_sweep_schedule.py (a django-q2 Schedule row; `manage.py
     qcluster` runs it)."""
     now = timezone.now()
+    # Deleted results past their retention: their files go (a few hundred a minute).
+    Generation.objects.purge_deleted(now)
     # Queued but never picked up (the enqueue was lost with a crashed web process).
     for pk in Generation.objects.filter(
         state=State.QUEUED, created_at__lt=now - timedelta(seconds=60)

@@ -245,6 +245,9 @@ STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)
 # Threads of the poller that download finished jobs' results, so that a slow download never
 # holds up the look-ups of other jobs (0: the poller keeps them itself, one after the other).
 STUDIO_RESULT_KEEPERS = env_int("STUDIO_RESULT_KEEPERS", 4)
+# Results deleted in the gallery can be restored (Undo) until this many days have passed; then
+# the sweep removes their files from storage (their records and costs stay).
+STUDIO_DELETED_RETENTION_DAYS = env_int("STUDIO_DELETED_RETENTION_DAYS", 30)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 # One request carries at most this much (all its files together; see studio/bodylimit.py); who
 # is not signed in, far less (log-in, sign-up, callbacks).

@@ -170,6 +170,8 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "gallery-zip": signed_in(200),  # a zip of the current workspace's results only
     # Back to the gallery; X's people's ticks of W's codes star nothing (test below).
     "gallery-star": row(LOGIN, N, *(to("gallery"),) * 5),
+    "gallery-delete": row(LOGIN, N, *(to("gallery"),) * 5),  # X's ticks delete nothing of W's
+    "gallery-restore": row(LOGIN, N, *(to("gallery"),) * 5),
     "compare": signed_in(200),  # W's results for W's people; for X's, "choose two" and nothing
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
@@ -425,6 +427,8 @@ REQUESTS: dict[str, Call] = {
     "gallery": Call(GET),
     "gallery-zip": Call(GET),
     "gallery-star": Call(POST, data=lambda w: {"code": [str(w.done.code)], "starred": "1"}),
+    "gallery-delete": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
+    "gallery-restore": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
     "compare": Call(GET, data=lambda w: {"code": [str(w.done.code)] * 2}),
     "chat": Call(GET),
     "chat-new": Call(POST),

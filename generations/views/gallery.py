@@ -3,6 +3,8 @@ kind, model and who made it, and reusable (open, download, pick as an input in a
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
@@ -64,6 +66,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     }
     if request.membership.can_spend:
         context["uses"] = _uses()
+        context["undo_codes"] = _undo(request)
     return TemplateResponse(request, template, context)
 
 
@@ -86,6 +89,60 @@ def star_chosen(request: HtmxHttpRequest) -> HttpResponse:
         verb = "Starred" if starred else "Unstarred"
         messages.success(request, f"{verb} {count} result{pluralize(count)}.")
     return redirect(safe_next(request, reverse("gallery")))
+
+
+UNDO_SECONDS = 15 * 60  # how long the gallery offers to undo a delete
+
+
+@login_required
+@require_POST
+def delete_chosen(request: HtmxHttpRequest) -> HttpResponse:
+    """Deletes the chosen results (`code`, repeated) that this member may delete: their own, or
+    any for an admin. Soft: the gallery offers Undo for a while, and restoring stays possible
+    until the retention period ends; what they cost stays in the ledger."""
+    require_spender(request)
+    codes = chosen_codes(request.POST.getlist("code"))[:MAX_CHOSEN]
+    mine = Generation.objects.deletable_by(request.user, request.membership)
+    chosen = list(mine.filter(code__in=codes).values_list("code", flat=True))
+    Generation.objects.filter(code__in=chosen).soft_delete(request.user)
+    if not chosen:
+        messages.error(request, "None of those results is one you may delete.")
+    else:
+        request.session["undo_delete"] = {
+            "codes": [str(code) for code in chosen],
+            "until": time.time() + UNDO_SECONDS,
+            "workspace": request.membership.workspace_id,
+        }
+        skipped = len(codes) - len(chosen)
+        note = f" ({skipped} made by others were left: only admins delete those)" if skipped else ""
+        messages.success(request, f"Deleted {len(chosen)} result{pluralize(len(chosen))}{note}.")
+    return redirect(safe_next(request, reverse("gallery")))
+
+
+@login_required
+@require_POST
+def restore_chosen(request: HtmxHttpRequest) -> HttpResponse:
+    """Undo: the deleted results named (`code`) back in the gallery, those this member may
+    delete and whose files are still kept."""
+    require_spender(request)
+    codes = chosen_codes(request.POST.getlist("code"))[:MAX_CHOSEN]
+    deleted = Generation.objects.deletable_by(request.user, request.membership, deleted=True)
+    restored = deleted.filter(code__in=codes).restore()
+    request.session.pop("undo_delete", None)
+    if restored:
+        messages.success(request, f"Restored {restored} result{pluralize(restored)}.")
+    else:
+        messages.error(request, "Nothing to restore: those results are here, or gone for good.")
+    return redirect(safe_next(request, reverse("gallery")))
+
+
+def _undo(request: HtmxHttpRequest) -> list[str]:
+    """The codes of this member's last delete in this workspace while it may still be undone."""
+    last = request.session.get("undo_delete") or {}
+    fresh = last.get("until", 0) > time.time()
+    if fresh and last.get("workspace") == request.membership.workspace_id:
+        return list(last.get("codes") or [])
+    return []
 
 
 def _uses() -> dict[str, list[catalog.ModelSpec]]:

@@ -49,6 +49,11 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
             .prefetch_related("files")
             .order_by("created_at", "pk")
         )
+    context["deletable"] = (
+        Generation.objects.deletable_by(request.user, request.membership)
+        .filter(pk=generation.pk)
+        .exists()
+    )
     if request.membership.can_spend:  # Remix here, or on another model of its kind
         context["remix_targets"] = [
             spec
