@@ -30,6 +30,7 @@ from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
 from generations.models import (
+    Board,
     Generation,
     GenerationFile,
     GenerationQuerySet,
@@ -811,6 +812,7 @@ class GalleryFilters(forms.Form):
     kind = forms.ChoiceField(label="Kind", required=False)
     model = forms.ChoiceField(label="Model", required=False)
     member = forms.ChoiceField(label="Made by", required=False)
+    board = forms.ChoiceField(label="Board", required=False)
     since = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter a date like 2026-12-01."},
@@ -845,6 +847,22 @@ class GalleryFilters(forms.Form):
                 )
             )
         self.fields["member"].choices = [("", "Anyone"), *((name, name) for name in people)]
+        self.boards: dict[str, Board] = {}
+        if membership is not None:
+            self.boards = {
+                str(b.code): b for b in Board.objects.for_membership(membership).order_by("name")
+            }
+        self.fields["board"].choices = [
+            ("", "Any board"),
+            *((code, b.name) for code, b in self.boards.items()),
+        ]
+
+    @property
+    def chosen_board(self) -> Board | None:
+        """The board the gallery shows, when it is filtered by one."""
+        if not self.is_valid():
+            return None
+        return self.boards.get(self.cleaned_data.get("board") or "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -866,6 +884,8 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(model_slug=data["model"])
         if data.get("member"):
             jobs = jobs.filter(user__username=data["member"])
+        if data.get("board"):
+            jobs = jobs.filter(board_items__board__code=data["board"])
         if data.get("since"):  # whole days, in the studio's time zone
             jobs = jobs.filter(created_at__gte=_day_start(data["since"]))
         if data.get("until"):
@@ -890,6 +910,37 @@ class GalleryFilters(forms.Form):
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class BoardForm(forms.Form):
+    name = forms.CharField(
+        label="Board name", max_length=80, strip=True,
+        error_messages={
+            "required": "Name the board.",
+            "max_length": "Keep a board's name under 80 characters.",
+        },
+    )  # fmt: skip
+
+    def __init__(self, *args, workspace, board: Board | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.board = board
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        taken = Board.objects.filter(workspace=self.workspace, name__iexact=name)
+        if self.board is not None:
+            taken = taken.exclude(pk=self.board.pk)
+        if taken.exists():
+            raise forms.ValidationError("The workspace has a board of that name already.")
+        return name
+
+
+SHARE_DAYS = ((1, "1 day"), (7, "7 days"), (30, "30 days"))
+
+
+class ShareLinkForm(forms.Form):
+    days = forms.TypedChoiceField(label="Works for", choices=SHARE_DAYS, coerce=int, initial=7)
 
 
 # -- chat --------------------------------------------------------------------------------

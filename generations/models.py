@@ -1162,3 +1162,111 @@ class CallbackRecord(models.Model):
                     missed=models.F("missed") + 1, missed_in_a_row=models.F("missed_in_a_row") + 1
                 )
             return cls.trusted(key) != before
+
+
+# -- boards and share links ----------------------------------------------------------------------
+
+
+def _share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class BoardQuerySet(models.QuerySet):
+    def for_membership(self, membership) -> BoardQuerySet:
+        """The boards of the member's workspace (every member sees them all; what each shows
+        is still only what that member may see)."""
+        if not membership:
+            return self.none()
+        return self.filter(workspace_id=membership.workspace_id)
+
+
+class Board(models.Model):
+    """A named collection the workspace shares; a result may be on several."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("studio.Workspace", models.CASCADE, related_name="boards")
+    name = models.CharField(max_length=80)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    results = models.ManyToManyField(Generation, through="BoardItem", related_name="boards")
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"], name="one_board_name_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def add(self, jobs, by) -> int:
+        """Puts these results on the board (those already on it stay once); how many were new."""
+        have = set(self.items.values_list("generation_id", flat=True))
+        new = [
+            BoardItem(board=self, generation_id=pk, added_by=by)
+            for pk in jobs.values_list("pk", flat=True)
+            if pk not in have
+        ]
+        BoardItem.objects.bulk_create(new, ignore_conflicts=True)
+        return len(new)
+
+    def remove(self, jobs) -> int:
+        return self.items.filter(generation__in=jobs).delete()[0]
+
+    def shared_results(self) -> GenerationQuerySet:
+        """What a share link of the board shows: its kept results that are not private and not
+        deleted, newest first."""
+        return (
+            Generation.objects.results()
+            .filter(boards=self, private=False, deleted_at=None)
+            .order_by("-created_at", "-pk")
+        )
+
+
+class BoardItem(models.Model):
+    board = models.ForeignKey(Board, models.CASCADE, related_name="items")
+    generation = models.ForeignKey(Generation, models.CASCADE, related_name="board_items")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["board", "generation"], name="once_per_board")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id} on {self.board_id}"
+
+
+class ShareLink(models.Model):
+    """A read-only, expiring link to a board for someone without an account (a client): only
+    the board's results, never the workspace, its members or costs. Revocable."""
+
+    board = models.ForeignKey(Board, models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=_share_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"share of {self.board_id} until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @classmethod
+    def open(cls, token: str) -> ShareLink | None:
+        """The live link with this token, or None (unknown, expired or revoked alike)."""
+        link = cls.objects.filter(token=token).select_related("board").first()
+        return link if link is not None and link.live else None

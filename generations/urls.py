@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from generations.views import callbacks, compare, create, downloads, files, gallery, jobs, picker
+from generations.views import (
+    boards,
+    callbacks,
+    compare,
+    create,
+    downloads,
+    files,
+    gallery,
+    jobs,
+    picker,
+)
 from generations.views import chat as chat_views
 
 urlpatterns = [
@@ -25,6 +35,15 @@ urlpatterns = [
     path("gallery/star", gallery.star_chosen, name="gallery-star"),
     path("gallery/delete", gallery.delete_chosen, name="gallery-delete"),
     path("gallery/restore", gallery.restore_chosen, name="gallery-restore"),
+    path("gallery/board", boards.add_chosen, name="gallery-board"),
+    path("boards/", boards.boards, name="boards"),
+    path("boards/<uuid:code>/remove", boards.remove_chosen, name="board-remove"),
+    path("boards/<uuid:code>/rename", boards.rename, name="board-rename"),
+    path("boards/<uuid:code>/delete", boards.delete, name="board-delete"),
+    path("boards/<uuid:code>/share", boards.share, name="board-share"),
+    path("boards/<uuid:code>/share/<int:link_id>/revoke", boards.revoke, name="board-share-revoke"),
+    path("s/<str:token>/", boards.shared_board, name="shared-board"),
+    path("s/<str:token>/<uuid:code>/<int:position>", boards.shared_file, name="shared-file"),
     path("compare/", compare.compare, name="compare"),
     path("g/<uuid:code>/files/<int:position>", jobs.result_file, name="generation-file"),
     path("g/<uuid:code>/inputs/<str:name>/<int:index>", jobs.input_file, name="generation-input"),

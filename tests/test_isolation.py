@@ -30,7 +30,17 @@ from django.utils.html import escape
 from PIL import Image
 
 from generations import actions, catalog, inputs
-from generations.models import Conversation, Generation, GenerationFile, Message, State, Upload
+from generations.models import (
+    Board,
+    BoardItem,
+    Conversation,
+    Generation,
+    GenerationFile,
+    Message,
+    ShareLink,
+    State,
+    Upload,
+)
 from studio.models import AuditEvent, Budget, Invitation, LedgerEntry, Membership, Role, Workspace
 from tests.conftest import make_user
 
@@ -50,6 +60,7 @@ USERNAMES = {
 
 W_NAME = "Wisteria Lane Studio"
 X_NAME = "Xanadu Works"
+BOARD_NAME = "wisteria picks for the client"
 DONE_PROMPT = "a lighthouse that only wisteria sees"
 WAITING_PROMPT = "an expensive wisteria waterfall"
 FAILED_PROMPT = "a wisteria kite that fell"
@@ -63,6 +74,7 @@ W_SECRETS = (
     DONE_PROMPT,
     WAITING_PROMPT,
     FAILED_PROMPT,
+    BOARD_NAME,
     *CHAT_SECRETS,
     *(USERNAMES[role] for role in INSIDERS),
 )
@@ -172,6 +184,17 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "gallery-star": row(LOGIN, N, *(to("gallery"),) * 5),
     "gallery-delete": row(LOGIN, N, *(to("gallery"),) * 5),  # X's ticks delete nothing of W's
     "gallery-restore": row(LOGIN, N, *(to("gallery"),) * 5),
+    # Boards: W's for W's people (a viewer looks); X's people's requests name none of W's.
+    "boards": signed_in(200),
+    "gallery-board": row(LOGIN, N, *(to("gallery"),) * 5),  # X: "choose a board", nothing added
+    "board-remove": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
+    "board-rename": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
+    "board-delete": row(LOGIN, N, *(to("boards"),) * 3, N, N),
+    "board-share": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
+    "board-share-revoke": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
+    # A live share link: the board's public results to anyone who holds it, signed in or not.
+    "shared-board": row(200, 200, 200, 200, 200, 200, 200),
+    "shared-file": row(200, 200, 200, 200, 200, 200, 200),
     "compare": signed_in(200),  # W's results for W's people; for X's, "choose two" and nothing
     # Chat: conversations are private to their author (M), even from W's owner and admins.
     "chat": signed_in(200),
@@ -206,6 +229,8 @@ class World:
     reply: Message
     invitation: Invitation
     x_job: Generation
+    board: Board
+    share: ShareLink
 
     def client(self, role: str) -> Client:
         client = Client()
@@ -292,10 +317,15 @@ def world(db, settings, tmp_path) -> World:
     invitation = Invitation.objects.create(workspace=w, role=Role.MEMBER, created_by=users["owner"])
     AuditEvent.record(w, users["owner"], "workspace created", W_NAME)
     x_job = job(x, users["other"], "an x job", "x-job", state=State.SUCCEEDED)
+    board = Board.objects.create(workspace=w, name=BOARD_NAME, created_by=member)
+    board.add(Generation.objects.filter(pk=done.pk), member)
+    share = ShareLink.objects.create(
+        board=board, created_by=member, expires_at=timezone.now() + timedelta(days=7)
+    )
     return World(
         users=users, w=w, x=x, memberships=memberships, done=done, result=result,
         waiting=waiting, failed=failed, conversation=conversation, reply=reply,
-        invitation=invitation, x_job=x_job,
+        invitation=invitation, x_job=x_job, board=board, share=share,
     )  # fmt: skip
 
 
@@ -328,7 +358,16 @@ def snapshot(world: World) -> dict[str, Any]:
         "jobs": list(
             Generation.objects.filter(workspace=w)
             .order_by("pk")
-            .values_list("pk", "state", "user_id", "next_check_at")
+            .values_list("pk", "state", "user_id", "next_check_at", "starred", "deleted_at")
+        ),
+        "boards": list(Board.objects.filter(workspace=w).order_by("pk").values_list("pk", "name")),
+        "board items": list(
+            BoardItem.objects.filter(board__workspace=w).order_by("pk").values_list("pk", flat=True)
+        ),
+        "share links": list(
+            ShareLink.objects.filter(board__workspace=w)
+            .order_by("pk")
+            .values_list("pk", "revoked_at")
         ),
         "messages": list(
             Message.objects.filter(conversation__workspace=w)
@@ -429,6 +468,18 @@ REQUESTS: dict[str, Call] = {
     "gallery-star": Call(POST, data=lambda w: {"code": [str(w.done.code)], "starred": "1"}),
     "gallery-delete": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
     "gallery-restore": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
+    "boards": Call(GET),
+    "gallery-board": Call(
+        POST,
+        data=lambda w: {"code": [str(w.failed.code), str(w.done.code)], "board": str(w.board.code)},
+    ),
+    "board-remove": Call(POST, lambda w: [w.board.code], lambda w: {"code": [str(w.done.code)]}),
+    "board-rename": Call(POST, lambda w: [w.board.code], lambda w: {"name": "renamed"}),
+    "board-delete": Call(POST, lambda w: [w.board.code]),
+    "board-share": Call(POST, lambda w: [w.board.code], lambda w: {"days": "7"}),
+    "board-share-revoke": Call(POST, lambda w: [w.board.code, w.share.pk]),
+    "shared-board": Call(GET, lambda w: [w.share.token]),
+    "shared-file": Call(GET, lambda w: [w.share.token, w.done.code, 0]),
     "compare": Call(GET, data=lambda w: {"code": [str(w.done.code)] * 2}),
     "chat": Call(GET),
     "chat-new": Call(POST),
@@ -545,7 +596,9 @@ def test_each_visitor_gets_what_their_role_allows(world: World, name: str, role:
     # Never data: nothing of W reaches anyone outside it (the invitation page names W to whoever
     # holds its token: that is what it is for), and M's chat reaches no one else in W.
     if role in (*OUTSIDERS, "anonymous") and name != "invitation":
-        leaked = [secret for secret in W_SECRETS if secret in body]
+        # A share link shows whoever holds it its board's name and results, nothing else of W.
+        shown = (BOARD_NAME, DONE_PROMPT) if name == "shared-board" else ()
+        leaked = [secret for secret in W_SECRETS if secret in body and secret not in shown]
         assert not leaked, f"{call.method} {url} as {role} shows W's {leaked}"
     if role != "member":
         leaked = [secret for secret in CHAT_SECRETS if secret in body]

@@ -24,7 +24,7 @@ from django.views.debug import ExceptionReporter
 
 from generations import client as aio
 from generations import inputs
-from generations.models import Conversation, Generation, GenerationFile, Message, State
+from generations.models import Board, Conversation, Generation, GenerationFile, Message, State
 from studio.models import Invitation, Membership, Role, Workspace
 from tests.conftest import client_for, make_user
 
@@ -89,7 +89,14 @@ def studio(alice, alice_client, upstream, settings, django_capture_on_commit_cal
     reply = conversation.messages.filter(role=Message.Role.ASSISTANT).get()
     assert reply.complete
     admin_client.post("/workspace/invitations", {"role": "member", "days": 7})
+    admin_client.post(
+        "/gallery/board", {"code": [str(generation.code)], "new_board": "For the client"}
+    )
+    board = Board.objects.get()
+    admin_client.post(f"/boards/{board.code}/share", {"days": "7"})
     return {
+        "board": board,
+        "share": board.share_links.get(),
         "workspace": acme,
         "ada": ada,
         "carol": carol,
@@ -119,6 +126,17 @@ def url_arguments(name: str, objects: dict) -> dict:
         "estimate": {"slug": "flux-2"},
         "rows": {"slug": "flux-2"},
         "picks": {"slug": "flux-2", "name": "input_urls"},
+        "board-remove": {"code": objects["board"].code},
+        "board-rename": {"code": objects["board"].code},
+        "board-delete": {"code": objects["board"].code},
+        "board-share": {"code": objects["board"].code},
+        "board-share-revoke": {"code": objects["board"].code, "link_id": objects["share"].pk},
+        "shared-board": {"token": objects["share"].token},
+        "shared-file": {
+            "token": objects["share"].token,
+            "code": generation.code,
+            "position": result.position,
+        },
         "generation": by_code,
         "generation-card": by_code,
         "generation-cancel": by_code,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import catalog
-from generations.forms import PICK_KINDS, GalleryFilters
+from generations.forms import PICK_KINDS, GalleryFilters, ShareLinkForm
 from generations.models import Generation, GenerationFile
 from generations.views import HtmxHttpRequest, current_workspace
 from generations.views.downloads import MAX_CHOSEN, chosen_codes
@@ -64,9 +64,18 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
         "newest_url": f"?{query}" if query else "?",
         "query": query,
     }
+    board = form.chosen_board
+    if board is not None:  # the gallery of one board: its name, its share links
+        context["board"] = board
+        context["share_links"] = [
+            (link, request.build_absolute_uri(reverse("shared-board", args=[link.token])))
+            for link in board.share_links.order_by("-created_at")[:20]
+        ]
+        context["share_form"] = ShareLinkForm()
     if request.membership.can_spend:
         context["uses"] = _uses()
         context["undo_codes"] = _undo(request)
+        context["board_choices"] = list(form.boards.values())
     return TemplateResponse(request, template, context)
 
 
