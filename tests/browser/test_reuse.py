@@ -182,3 +182,45 @@ def test_bulk_delete_then_undo(page) -> None:
     expect(page.locator(".messages")).to_contain_text("Restored 2 results.")
     expect(items).to_have_count(3)
     expect(page.locator(".undo-bar")).to_have_count(0)
+
+
+def test_add_to_a_board_open_it_and_share_it_with_a_client(page, browser, live_studio) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="Flux 2").click()
+    page.get_by_label("Prompt", exact=True).fill("a teapot on a shelf")
+    page.locator("#id_copies").fill("3")
+    page.get_by_role("button", name="Run Flux 2").click()
+    cards = page.locator("#jobs .job-card")
+    expect(cards).to_have_count(3)
+    for i in range(3):
+        expect(cards.nth(i).locator(".state-badge")).to_have_text("Done", timeout=30_000)
+    page.goto("/gallery/")
+    page.locator(".gallery-pick input").nth(0).check()
+    page.locator(".gallery-pick input").nth(2).check()
+    page.get_by_label("A new board's name").fill("For the client")
+    page.get_by_role("button", name="Add to board").click()
+    expect(page.locator(".messages")).to_contain_text("Added 2 results to “For the client”.")
+
+    page.get_by_role("link", name="Boards").first.click()
+    page.get_by_role("link", name="For the client").click()
+    expect(page.get_by_role("heading", name="Board: For the client")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"board="))
+    expect(page.locator(".gallery-item")).to_have_count(2)
+    page.get_by_role("button", name="Make a share link").click()
+    expect(page.locator(".messages")).to_contain_text("Share link made")
+    link = page.locator(".share-links code").first.inner_text()
+
+    client = browser.new_context()  # a client: no account, no cookies
+    try:
+        shared = client.new_page()
+        shared.goto(link)
+        expect(shared.get_by_role("heading", name="For the client")).to_be_visible()
+        expect(shared.locator(".gallery-item")).to_have_count(2)
+        assert shared.locator(".gallery-item img").first.evaluate("img => img.naturalWidth") > 0
+        expect(shared.locator("main")).not_to_contain_text("credit")
+        page.get_by_role("button", name="Revoke").click()
+        expect(page.locator(".messages")).to_contain_text("revoked")
+        shared.reload()
+        expect(shared.get_by_role("heading", name="This link no longer opens")).to_be_visible()
+    finally:
+        client.close()
