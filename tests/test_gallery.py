@@ -4,6 +4,7 @@ paged, and reused as the input of a new job."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from generations import catalog
 from generations.forms import GenerationForm
-from generations.models import Generation, State, prompt_of
+from generations.models import Generation, GenerationFile, State, prompt_of
 from studio.models import Membership, Role
 from tests.conftest import client_for, make_user
 from tests.test_isolation import add_result
@@ -160,7 +161,7 @@ def test_a_page_costs_the_same_queries_whatever_its_depth_and_size(alice, team) 
         counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
         assert all("awaiting" in sql for sql in counted), counted  # only the approvals badge
     # The first page reads no cursor; any deeper one reads it once (its code to its place).
-    assert counts[1] == counts[2] == counts[0] + 1 <= 9, counts
+    assert counts[1] == counts[2] == counts[0] + 1 <= 10, counts
 
 
 def test_a_result_is_used_as_the_input_of_a_new_job(alice, team) -> None:
@@ -313,3 +314,20 @@ def test_results_and_their_previews_are_kept_by_the_browser_alone(alice, team) -
         assert "Cookie" in response.get("Vary", "") or response["Cache-Control"].startswith(
             "private"
         )
+
+
+def test_sets_are_labelled_and_videos_play_on_hover_without_loading_first(alice, team) -> None:
+    workspace, _ = team
+    batch = uuid.uuid4()
+    kites = [done(alice, workspace, f"a kite {i}", batch=batch) for i in range(3)]
+    clip = done(alice, workspace, "a clip of waves", slug="seedance", kind="video")
+    GenerationFile.objects.filter(generation=clip).update(kind="video", content_type="video/mp4")
+    html = client_for(alice).get(reverse("gallery")).content.decode()
+    assert html.count(f'href="/compare/?batch={batch}"') == 3  # each of the set says so
+    assert "Set of 3" in html
+    video = re.search(r"<video class=\"hover-play\"[^>]*>", html)
+    assert video, "a video, not a still"
+    assert 'preload="none"' in video.group(0)
+    assert "muted" in video.group(0)
+    assert f"/g/{clip.code}/files/0" in video.group(0)
+    assert len(kites) == 3

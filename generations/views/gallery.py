@@ -7,7 +7,7 @@ import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
@@ -51,6 +51,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     if len(page) > PER_PAGE:
         page = page[:PER_PAGE]
         next_url = f"?{query}&after={page[-1].code}" if query else f"?after={page[-1].code}"
+    _mark_sets(page, visible)
     template = "generations/gallery.html"
     if request.htmx and request.htmx.target == "gallery-results":
         template += "#results"
@@ -152,6 +153,18 @@ def _undo(request: HtmxHttpRequest) -> list[str]:
     if fresh and last.get("workspace") == request.membership.workspace_id:
         return list(last.get("codes") or [])
     return []
+
+
+def _mark_sets(jobs: list[Generation], visible) -> None:
+    """`set_size` on each job: how many results its Run ×N set has (one query, only when a
+    page holds a set)."""
+    batches = {job.batch for job in jobs if job.batch}
+    sizes = {}
+    if batches:
+        rows = visible.results().filter(batch__in=batches).order_by().values("batch")
+        sizes = {row["batch"]: row["n"] for row in rows.annotate(n=Count("pk"))}
+    for job in jobs:
+        job.set_size = sizes.get(job.batch, 1)
 
 
 def _uses() -> dict[str, list[catalog.ModelSpec]]:

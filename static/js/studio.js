@@ -330,3 +330,20 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("DOMContentLoaded", showSelection);
 document.addEventListener("htmx:afterSettle", showSelection);
+
+/* Gallery videos play, muted, while the pointer is on them or they have the focus; nothing of
+   them loads before (preload="none"). */
+function hoverVideo(event, play) {
+  const box = event.target.closest && event.target.closest(".gallery-media");
+  const video = box && box.querySelector("video.hover-play");
+  if (!video) return;
+  if (play) video.play().catch(() => {});
+  else video.pause();
+}
+document.addEventListener("mouseover", (event) => hoverVideo(event, true));
+document.addEventListener("mouseout", (event) => {
+  const box = event.target.closest && event.target.closest(".gallery-media");
+  if (box && !box.contains(event.relatedTarget)) hoverVideo(event, false);
+});
+document.addEventListener("focusin", (event) => hoverVideo(event, true));
+document.addEventListener("focusout", (event) => hoverVideo(event, false));
