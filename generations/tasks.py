@@ -464,6 +464,8 @@ def _keep(generation: Generation, position: int, url: str, output: str) -> None:
         preview = previews.thumbnail(download.content)
     elif output == "video":
         preview = previews.poster(download.content)
+    elif output == "audio":
+        preview = previews.waveform(download.content)
     result.file.save(name, ContentFile(download.content), save=False)
     if preview:
         result.preview.save(f"{name}.preview.webp", ContentFile(preview), save=False)

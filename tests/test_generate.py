@@ -216,6 +216,14 @@ def test_it_runs_suno_in_custom_and_inspiration_modes(
     assert inspiration.estimate == 5
     assert custom.files.count() == 2  # Suno makes two variations
     assert inspiration.state == State.SUCCEEDED
+    # Each sound has a picture of its waveform, which the gallery shows above its player.
+    song = custom.files.first()
+    assert song.preview
+    with Image.open(song.preview) as picture:
+        assert picture.size == (480, 160)
+        assert picture.format == "WEBP"
+    gallery = alice_client.get("/gallery/").content.decode()
+    assert f'<img class="waveform" src="/g/{custom.code}/files/0?preview=1"' in gallery
 
 
 def test_it_runs_kling_multi_shot(
@@ -898,3 +906,22 @@ def test_create_shows_what_is_left_to_spend_and_updates_it_on_run(
     assert 'id="balance" aria-live="polite" hx-swap-oob="true"' in answer
     assert f"You have <strong>{100 - estimate}</strong> of your 100 credits" in answer
     assert f"pool has <strong>{50 - estimate}</strong> credits left" in answer
+
+
+def test_a_waveform_follows_the_sound_and_is_none_for_what_is_not_one() -> None:
+    import wave
+
+    from generations import previews
+
+    assert previews.waveform(b"not a sound at all") is None
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:  # one second of silence, then one loud second
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\x00\x00" * 8000 + b"\xff\x7f\x01\x80" * 4000)
+    with Image.open(io.BytesIO(previews.waveform(out.getvalue()))) as picture:
+        pixels = picture.convert("L")
+        quiet, loud = pixels.getpixel((100, 20)), pixels.getpixel((380, 20))
+    assert quiet > 200  # the background: no bar that tall in the silent half
+    assert loud < 150  # a bar reaches near the top in the loud half
