@@ -30,13 +30,16 @@ from generations import catalog, chat, inputs, urlsafety
 from generations.filetypes import pixel_problem, sniff
 from generations.inputs import FILE_KINDS
 from generations.models import (
+    TAG_MAX,
     Board,
     Generation,
     GenerationFile,
     GenerationQuerySet,
+    Tag,
     Upload,
     needs_approval,
     prompt_of,
+    tag_names,
 )
 from studio import ledger
 
@@ -813,6 +816,10 @@ class GalleryFilters(forms.Form):
     model = forms.ChoiceField(label="Model", required=False)
     member = forms.ChoiceField(label="Made by", required=False)
     board = forms.ChoiceField(label="Board", required=False)
+    tag = forms.CharField(
+        label="Tag", required=False, max_length=TAG_MAX,
+        widget=forms.TextInput(attrs={"list": "workspace-tags", "autocomplete": "off"}),
+    )  # fmt: skip
     since = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter a date like 2026-12-01."},
@@ -852,6 +859,10 @@ class GalleryFilters(forms.Form):
             self.boards = {
                 str(b.code): b for b in Board.objects.for_membership(membership).order_by("name")
             }
+        self.tag_names: list[str] = []
+        if membership is not None:
+            tags = Tag.objects.filter(workspace_id=membership.workspace_id).order_by("name")
+            self.tag_names = list(tags.values_list("name", flat=True)[:500])
         self.fields["board"].choices = [
             ("", "Any board"),
             *((code, b.name) for code, b in self.boards.items()),
@@ -886,6 +897,8 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(user__username=data["member"])
         if data.get("board"):
             jobs = jobs.filter(board_items__board__code=data["board"])
+        if data.get("tag"):
+            jobs = jobs.filter(tags__name__iexact=" ".join(data["tag"].split()))
         if data.get("since"):  # whole days, in the studio's time zone
             jobs = jobs.filter(created_at__gte=_day_start(data["since"]))
         if data.get("until"):
@@ -934,6 +947,25 @@ class BoardForm(forms.Form):
         if taken.exists():
             raise forms.ValidationError("The workspace has a board of that name already.")
         return name
+
+
+class TagForm(forms.Form):
+    """Tags typed for the results ticked in the gallery (or one job's page): comma-separated."""
+
+    tags = forms.CharField(label="Tags", max_length=400)
+
+    def clean_tags(self) -> list[str]:
+        names = tag_names(self.cleaned_data["tags"])
+        if not names:
+            raise forms.ValidationError("Type a tag first (several: separate them with commas).")
+        if len(names) > 10:
+            raise forms.ValidationError("Up to 10 tags at once.")
+        long = [name for name in names if len(name) > TAG_MAX]
+        if long:
+            raise forms.ValidationError(
+                f"Keep each tag under {TAG_MAX} characters (“{long[0][:20]}…”)."
+            )
+        return names
 
 
 SHARE_DAYS = ((1, "1 day"), (7, "7 days"), (30, "30 days"))

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 
@@ -1270,3 +1270,53 @@ class ShareLink(models.Model):
         """The live link with this token, or None (unknown, expired or revoked alike)."""
         link = cls.objects.filter(token=token).select_related("board").first()
         return link if link is not None and link.live else None
+
+
+# -- tags ----------------------------------------------------------------------------------------
+
+TAG_MAX = 40  # characters of a tag
+
+
+class Tag(models.Model):
+    """A free-form word a team puts on results ("hero shot", "approved", "v2"); one spelling per
+    workspace whatever its case."""
+
+    workspace = models.ForeignKey("studio.Workspace", models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=TAG_MAX)
+    results = models.ManyToManyField(Generation, related_name="tags")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("name"), "workspace", name="one_tag_spelling_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def named(cls, workspace, names: list[str]) -> list[Tag]:
+        """The workspace's tags of these names, made when missing (an existing one keeps its
+        first spelling)."""
+        tags = []
+        for name in names:
+            tag = cls.objects.filter(workspace=workspace, name__iexact=name).first()
+            if tag is None:
+                try:
+                    with transaction.atomic():
+                        tag = cls.objects.create(workspace=workspace, name=name)
+                except IntegrityError:  # made meanwhile by someone else
+                    tag = cls.objects.get(workspace=workspace, name__iexact=name)
+            tags.append(tag)
+        return tags
+
+
+def tag_names(text: str) -> list[str]:
+    """The tags typed in one box: comma-separated, spaces tidied, empty ones and repeats gone."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = " ".join(part.split())
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return names

@@ -36,6 +36,7 @@ urlpatterns = [
     path("gallery/delete", gallery.delete_chosen, name="gallery-delete"),
     path("gallery/restore", gallery.restore_chosen, name="gallery-restore"),
     path("gallery/board", boards.add_chosen, name="gallery-board"),
+    path("gallery/tag", gallery.tag_chosen, name="gallery-tag"),
     path("boards/", boards.boards, name="boards"),
     path("boards/<uuid:code>/remove", boards.remove_chosen, name="board-remove"),
     path("boards/<uuid:code>/rename", boards.rename, name="board-rename"),

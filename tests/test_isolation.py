@@ -39,6 +39,7 @@ from generations.models import (
     Message,
     ShareLink,
     State,
+    Tag,
     Upload,
 )
 from studio.models import AuditEvent, Budget, Invitation, LedgerEntry, Membership, Role, Workspace
@@ -187,6 +188,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     # Boards: W's for W's people (a viewer looks); X's people's requests name none of W's.
     "boards": signed_in(200),
     "gallery-board": row(LOGIN, N, *(to("gallery"),) * 5),  # X: "choose a board", nothing added
+    "gallery-tag": row(LOGIN, N, *(to("gallery"),) * 5),  # X's ticks of W's codes tag nothing
     "board-remove": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
     "board-rename": row(LOGIN, N, *(to("gallery"),) * 3, N, N),
     "board-delete": row(LOGIN, N, *(to("boards"),) * 3, N, N),
@@ -364,6 +366,11 @@ def snapshot(world: World) -> dict[str, Any]:
         "board items": list(
             BoardItem.objects.filter(board__workspace=w).order_by("pk").values_list("pk", flat=True)
         ),
+        "tags": list(
+            Tag.results.through.objects.filter(tag__workspace=w).values_list(
+                "tag_id", "generation_id"
+            )
+        ),
         "share links": list(
             ShareLink.objects.filter(board__workspace=w)
             .order_by("pk")
@@ -469,6 +476,7 @@ REQUESTS: dict[str, Call] = {
     "gallery-delete": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
     "gallery-restore": Call(POST, data=lambda w: {"code": [str(w.done.code)]}),
     "boards": Call(GET),
+    "gallery-tag": Call(POST, data=lambda w: {"code": [str(w.done.code)], "tags": "wisteria"}),
     "gallery-board": Call(
         POST,
         data=lambda w: {"code": [str(w.failed.code), str(w.done.code)], "board": str(w.board.code)},

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import catalog
-from generations.forms import PICK_KINDS, GalleryFilters, ShareLinkForm
-from generations.models import Generation, GenerationFile
+from generations.forms import PICK_KINDS, GalleryFilters, ShareLinkForm, TagForm
+from generations.models import Generation, GenerationFile, Tag
 from generations.views import HtmxHttpRequest, current_workspace
 from generations.views.downloads import MAX_CHOSEN, chosen_codes
 from studio.access import require_spender, safe_next
@@ -40,7 +40,10 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     jobs = (
         jobs.older_than(after)
         .select_related("user")
-        .prefetch_related(Prefetch("files", queryset=GenerationFile.objects.order_by("position")))
+        .prefetch_related(
+            Prefetch("files", queryset=GenerationFile.objects.order_by("position")),
+            Prefetch("tags", queryset=Tag.objects.order_by("name")),
+        )
     )
     page = list(jobs[: PER_PAGE + 1])
     query = request.GET.copy()
@@ -77,6 +80,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
         context["uses"] = _uses()
         context["undo_codes"] = _undo(request)
         context["board_choices"] = list(form.boards.values())
+    context["tag_names"] = form.tag_names
     return TemplateResponse(request, template, context)
 
 
@@ -98,6 +102,43 @@ def star_chosen(request: HtmxHttpRequest) -> HttpResponse:
     else:
         verb = "Starred" if starred else "Unstarred"
         messages.success(request, f"{verb} {count} result{pluralize(count)}.")
+    return redirect(safe_next(request, reverse("gallery")))
+
+
+@login_required
+@require_POST
+def tag_chosen(request: HtmxHttpRequest) -> HttpResponse:
+    """Puts the tags typed (`tags`, comma-separated) on the chosen results (`code`): those this
+    member may see. `untag=1`: takes them off instead."""
+    membership = require_spender(request)
+    codes = chosen_codes(request.POST.getlist("code"))[:MAX_CHOSEN]
+    form = TagForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors["tags"]))
+        return redirect(safe_next(request, reverse("gallery")))
+    visible = Generation.objects.visible_to(request.user, membership).results()
+    chosen = list(visible.filter(code__in=codes).values_list("pk", flat=True))
+    if not chosen:
+        messages.error(request, "Tick at least one result first.")
+        return redirect(safe_next(request, reverse("gallery")))
+    names = form.cleaned_data["tags"]
+    Link = Tag.results.through
+    if request.POST.get("untag") == "1":
+        tags = Tag.objects.filter(workspace=membership.workspace, name__in=names)
+        Link.objects.filter(tag__in=tags, generation_id__in=chosen).delete()
+        messages.success(
+            request, f"Took “{', '.join(names)}” off {len(chosen)} result{pluralize(len(chosen))}."
+        )
+    else:
+        tags = Tag.named(membership.workspace, names)
+        Link.objects.bulk_create(
+            [Link(tag=tag, generation_id=pk) for tag in tags for pk in chosen],
+            ignore_conflicts=True,
+        )
+        spelled = ", ".join(tag.name for tag in tags)
+        messages.success(
+            request, f"Tagged {len(chosen)} result{pluralize(len(chosen))} “{spelled}”."
+        )
     return redirect(safe_next(request, reverse("gallery")))
 
 
