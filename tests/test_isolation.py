@@ -900,3 +900,26 @@ def test_posted_workspace_owner_and_user_fields_are_ignored(
     ]
     assert not LedgerEntry.objects.filter(workspace=world.x).exists()
     assert not Generation.objects.filter(workspace=world.x).exclude(pk=world.x_job.pk).exists()
+
+
+@pytest.mark.parametrize("ended", ["revoked", "expired"])
+@pytest.mark.parametrize("role", ROLES)
+def test_an_ended_share_link_opens_nothing_for_anyone(world: World, role: str, ended: str) -> None:
+    """The share link rows of the matrix, after the link was revoked or has expired: 404 for
+    every visitor, W's people included, and nothing of W in the answer."""
+    now = timezone.now()
+    if ended == "revoked":
+        ShareLink.objects.filter(pk=world.share.pk).update(revoked_at=now)
+    else:
+        ShareLink.objects.filter(pk=world.share.pk).update(expires_at=now - timedelta(seconds=1))
+    client = world.client(role)
+    for url in (
+        reverse("shared-board", args=[world.share.token]),
+        reverse("shared-file", args=[world.share.token, world.done.code, 0]),
+        reverse("shared-file", args=[world.share.token, world.done.code, 0]) + "?preview=1",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, f"{url} as {role} ({ended})"
+        if role in (*OUTSIDERS, "anonymous"):  # (W's people see their own header)
+            leaked = [secret for secret in W_SECRETS if secret in body_of(response)]
+            assert not leaked, f"{url} as {role} ({ended}) shows {leaked}"
