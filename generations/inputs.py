@@ -5,7 +5,9 @@ In a Generation's params an image or video input is a reference, not bytes:
   {"upload": "<code>"}   a file the person uploaded into the studio
   {"file": <id>}         an earlier result from the workspace's gallery
 When the job is sent, uploads and gallery files become URLs under STUDIO_PUBLIC_URL, signed and
-valid for a day, served by `views.files.input_file` without a login (the upstream has none).
+valid for a day, served by `views.files.input_file` without a login (the upstream has none); or,
+with media in object storage (STUDIO_S3_BUCKET), presigned links of the store, valid as long,
+which work even when the studio itself cannot be reached from the internet.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from generations import catalog, upstream
+from generations import catalog, upstream, urlsafety
 from generations.models import Generation, GenerationFile, Upload
 
 SIGNING_SALT = "generations.inputs"
@@ -35,9 +37,33 @@ def public_url_missing_message() -> str:
     )
 
 
+def from_store() -> bool:
+    """Whether inputs reach the upstream as presigned links of the object store."""
+    return bool(settings.STUDIO_S3_BUCKET)
+
+
+def _store_reachable(workspace) -> bool:
+    endpoint = settings.STUDIO_S3_ENDPOINT_URL
+    if not endpoint or upstream.uses_sandbox(workspace):  # AWS itself, or the emulator beside
+        return True
+    try:
+        urlsafety.check_public_url(endpoint)
+    except urlsafety.UnsafeURL:
+        return False
+    return True
+
+
 def unreachable_message(workspace) -> str | None:
     """Why the workspace's upstream could not fetch a file from this studio, or None if it can:
     said on the form before anything is uploaded."""
+    if from_store():
+        if _store_reachable(workspace):
+            return None
+        return (
+            f"API in One cannot fetch files from the studio's object storage: its endpoint "
+            f"({settings.STUDIO_S3_ENDPOINT_URL}) is not a public address. Paste a public link "
+            "instead, or use a bucket the internet can reach."
+        )
     if not settings.STUDIO_PUBLIC_URL:
         return public_url_missing_message()
     if upstream.reaches_studio(workspace):
@@ -59,10 +85,12 @@ def unsign(token: str) -> tuple[str, int]:
     return kind, int(pk)
 
 
-def _public_url(kind: str, pk: int, filename: str, workspace) -> str:
+def _public_url(kind: str, pk: int, filename: str, workspace, stored) -> str:
     problem = unreachable_message(workspace)
     if problem:
         raise InputError(problem)
+    if from_store():  # a presigned GET of the private object
+        return stored.storage.url(stored.name, expire=URL_LIFETIME)
     path = reverse("input-file", args=[sign(kind, pk), filename])
     return settings.STUDIO_PUBLIC_URL + path
 
@@ -85,14 +113,15 @@ def resolve(ref: Any, workspace, author=None) -> str:
         upload = Upload.objects.filter(code=ref["upload"], workspace=workspace).first()
         if upload is None:
             raise InputError("An uploaded input file is no longer there.")
-        return _public_url("u", upload.pk, upload.file.name.rsplit("/", 1)[-1], workspace)
+        name = upload.file.name.rsplit("/", 1)[-1]
+        return _public_url("u", upload.pk, name, workspace, upload.file)
     if "file" in ref:
         # Only results the job's author may see: never someone else's private job.
         visible = Generation.objects.visible_to(author, _membership(author, workspace))
         result = GenerationFile.objects.filter(pk=ref["file"], generation__in=visible).first()
         if result is None:
             raise InputError("A gallery file used as input is no longer there.")
-        return _public_url("f", result.pk, result.filename, workspace)
+        return _public_url("f", result.pk, result.filename, workspace, result.file)
     raise InputError("An input is not in a form the studio understands.")
 
 

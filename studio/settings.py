@@ -392,6 +392,38 @@ STORAGES = {
     },
 }
 
+# Media (results, previews, uploads) in S3-compatible object storage instead of VAR_DIR/media:
+# set the bucket; the endpoint for anything but AWS (MinIO, R2, a local server); the keys come
+# from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the machine's role) as boto3 reads them.
+# Objects stay private: browsers get them through the studio's access checks, and the upstream
+# gets inputs as presigned links of the store (so uploads work even when the studio itself
+# cannot be reached from the internet).
+STUDIO_S3_BUCKET = env_str("STUDIO_S3_BUCKET")
+STUDIO_S3_ENDPOINT_URL = env_url("STUDIO_S3_ENDPOINT_URL")
+STUDIO_S3_REGION = env_str("STUDIO_S3_REGION", "us-east-1")
+
+
+def s3_storage(bucket: str, endpoint: str = "", region: str = "us-east-1") -> dict:
+    """The default storage in a bucket: private objects, presigned URLs, never overwritten."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint or None,
+            "region_name": region,
+            "default_acl": None,  # the bucket's own (private) policy: never public-read
+            "querystring_auth": True,  # any URL of the store is presigned
+            "querystring_expire": 24 * 3600,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": "path" if endpoint else None,
+        },
+    }
+
+
+if STUDIO_S3_BUCKET:
+    STORAGES["default"] = s3_storage(STUDIO_S3_BUCKET, STUDIO_S3_ENDPOINT_URL, STUDIO_S3_REGION)
+
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 
 # At-least-once delivery: a task not acknowledged within `retry` seconds is handed out again, so
