@@ -109,7 +109,8 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
-def _database(url: str) -> dict:
+def database_config(url: str) -> dict:
+    """The DATABASES entry for a database URL (also used by manage.py move_studio)."""
     try:
         config = dj_database_url.parse(url, conn_max_age=0)
     except Exception as e:  # dj-database-url raises several types for a bad URL
@@ -356,7 +357,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": _database(env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'studio.sqlite3'}")
+    "default": database_config(env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'studio.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
