@@ -126,14 +126,14 @@ def test_postgresql_connections_come_from_a_pool_when_asked(monkeypatch) -> None
     them from psycopg's pool instead (and psycopg-pool is installed with the studio)."""
     import psycopg_pool  # noqa: F401 (installed: the pool needs it)
 
-    from studio.settings import _database
+    from studio.settings import database_config
 
     url = "postgres://studio@db.example:5432/studio"
     monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
-    assert "pool" not in _database(url).get("OPTIONS", {})
+    assert "pool" not in database_config(url).get("OPTIONS", {})
     monkeypatch.setenv("DATABASE_POOL_SIZE", "8")
-    assert _database(url)["OPTIONS"]["pool"]["max_size"] == 8
-    assert "pool" not in _database("sqlite:///x.sqlite3").get("OPTIONS", {})  # SQLite: none
+    assert database_config(url)["OPTIONS"]["pool"]["max_size"] == 8
+    assert "pool" not in database_config("sqlite:///x.sqlite3").get("OPTIONS", {})  # SQLite: none
 
 
 def test_the_web_server_runs_several_processes_when_asked(monkeypatch) -> None:
