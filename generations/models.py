@@ -365,6 +365,20 @@ class Generation(models.Model):
         return self.state in ACTIVE_STATES
 
     @property
+    def queued_seconds(self) -> float | None:
+        """How long it waited before the upstream started on it (approval, our queue, theirs)."""
+        started = self.seen_running_at or self.accepted_at
+        return (started - self.created_at).total_seconds() if started else None
+
+    @property
+    def ran_seconds(self) -> float | None:
+        """How long the upstream worked on it, from when it was seen running (or accepted)."""
+        started = self.seen_running_at or self.accepted_at
+        if not (started and self.upstream_done_at):
+            return None
+        return max(0.0, (self.upstream_done_at - started).total_seconds())
+
+    @property
     def cost(self):
         """Credits this job has taken so far: its hold while open, then what it was charged."""
         from studio.ledger import exact, job_cost

@@ -153,3 +153,22 @@ def test_results_open_in_a_lightbox_on_their_page(alice, team) -> None:
     job = done(alice, workspace, "a kite")
     page = page_of(alice, job)
     assert 'class="lightbox-link"' in page
+
+
+def test_it_says_how_long_the_job_waited_and_ran(alice, team) -> None:
+    from django.utils import timezone
+
+    from generations.models import Generation
+
+    workspace, _ = team
+    job = done(alice, workspace, "a kite")
+    start = timezone.now() - timezone.timedelta(minutes=5)
+    Generation.objects.filter(pk=job.pk).update(
+        created_at=start,
+        accepted_at=start + timezone.timedelta(seconds=3),
+        seen_running_at=start + timezone.timedelta(seconds=12),
+        upstream_done_at=start + timezone.timedelta(seconds=12 + 47),
+    )
+    page = page_of(alice, job)
+    assert "<dt>Waited</dt><dd>12 s before API in One started on it</dd>" in page
+    assert "<dt>Ran</dt><dd>47 s</dd>" in page

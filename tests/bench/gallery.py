@@ -86,6 +86,16 @@ def run() -> None:
     small = client_of("solo", "Small Team")
     big = Workspace.objects.get(name="Big Agency")
     deep = Generation.objects.filter(workspace=big).results().values_list("code", flat=True)
+    from django.db.models.functions import Mod
+
+    from generations.models import Board, Tag
+
+    boss = Membership.objects.get(user__username="boss", workspace=big).user
+    spread = Generation.objects.filter(workspace=big).results().order_by("pk")
+    board = Board.objects.create(workspace=big, name="Client picks", created_by=boss)
+    board.add(spread.annotate(m=Mod("pk", 50)).filter(m=0), boss)
+    tag = Tag.objects.create(workspace=big, name="hero shot")
+    tag.results.add(*spread.annotate(m=Mod("pk", 40)).filter(m=0).values_list("pk", flat=True))
     total = deep.count()
     page_500 = str(deep[min(500 * 24, total // 8)])
     page_4000 = str(deep[min(4000 * 24, total - 30)])
@@ -138,6 +148,11 @@ def run() -> None:
     dates = {"since": str(since), "until": str(since + timedelta(days=30))}
     measure("gallery: one month, 8 months ago", owner, "/gallery/", dates, target=grid)
     measure("gallery: cost 50 credits or more", owner, "/gallery/", {"cost_min": "50"}, target=grid)
+    on_board = f"a board ({board.items.count():,} results)"
+    measure(f"gallery: {on_board}", owner, "/gallery/", {"board": str(board.code)}, target=grid)
+    measure(
+        "gallery: a tag (1 result in 40)", owner, "/gallery/", {"tag": "hero shot"}, target=grid
+    )
     measure(
         "create picker: load more", owner, "/create/bg-remover/picks/image", {"after": page_500}
     )
