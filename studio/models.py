@@ -287,6 +287,32 @@ class Invitation(models.Model):
             return "The workspace this invitation was for no longer exists."
         return None
 
+    def join(self, user) -> str | None:
+        """Makes `user` a member with this link's role, and the workspace they work in now;
+        None when done, else why not in a sentence. The one use is claimed in the same
+        transaction: a second click, or a second person, finds it used."""
+        problem = self.problem()
+        if problem:
+            return problem
+        if Membership.objects.filter(workspace=self.workspace_id, user=user).exists():
+            return f"You already belong to “{self.workspace.name}”."
+        with transaction.atomic():
+            claimed = Invitation.objects.filter(
+                pk=self.pk, used_at__isnull=True, revoked_at__isnull=True
+            ).update(used_at=timezone.now(), used_by=user)
+            if not claimed:
+                return "This invitation has already been used; each link works once."
+            Membership.objects.create(
+                workspace_id=self.workspace_id, user=user, role=self.role,
+                selected_at=timezone.now(),
+            )  # fmt: skip
+            maker = self.created_by.username if self.created_by else "a deleted user"
+            AuditEvent.record(
+                self.workspace, user, "joined",
+                f"{user.username} as {self.role}, with invitation #{self.pk} made by {maker}",
+            )  # fmt: skip
+        return None
+
     def _maker_still_owns(self) -> bool:
         """An owner's link to an admin or owner role is only as good as its maker's ownership."""
         return Membership.objects.filter(

@@ -177,3 +177,21 @@ def test_other_teams_boards_and_results_do_not_mix(alice, team) -> None:
     )
     assert add(client_for(viewer), [fox], new_board="Mine").status_code == 404
     assert not Board.objects.filter(name="Mine").exists()
+
+
+def test_a_shared_job_of_several_files_offers_each(alice, team) -> None:
+    from tests.test_isolation import add_result
+
+    workspace, _ = team
+    songs = done(alice, workspace, "two songs")
+    add_result(songs, position=1)
+    board = Board.objects.create(workspace=workspace, name="Songs")
+    board.add(Generation.objects.filter(pk=songs.pk), alice)
+    link = ShareLink.objects.create(
+        board=board, expires_at=timezone.now() + timezone.timedelta(days=1)
+    )
+    html = Client().get(reverse("shared-board", args=[link.token])).content.decode()
+    for position in (0, 1):
+        assert (
+            f"{reverse('shared-file', args=[link.token, songs.code, position])}?download=1" in html
+        )

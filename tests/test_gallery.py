@@ -331,3 +331,39 @@ def test_sets_are_labelled_and_videos_play_on_hover_without_loading_first(alice,
     assert "muted" in video.group(0)
     assert f"/g/{clip.code}/files/0" in video.group(0)
     assert len(kites) == 3
+
+
+def test_one_downloaded_file_is_named_as_in_the_zips(alice, team) -> None:
+    workspace, _ = team
+    job = done(alice, workspace, "a red fox in snow")
+    response = client_for(alice).get(
+        reverse("generation-file", args=[job.code, 0]), {"download": "1"}
+    )
+    day = f"{job.created_at:%Y-%m-%d}"
+    expected = f'filename="{day}_flux-2_a-red-fox-in-snow_{str(job.code)[:8]}.png"'
+    assert expected in response["Content-Disposition"]
+
+
+def test_filter_errors_show_in_the_results_an_htmx_change_brings(alice, team) -> None:
+    workspace, _ = team
+    done(alice, workspace, "a fox")
+    response = client_for(alice).get(
+        reverse("gallery"), {"cost_min": "10", "cost_max": "5"},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="gallery-results",
+    )  # fmt: skip
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="gallery-results"')
+    assert "Cost to (credits): The highest cost is below the lowest." in html
+    assert "Nothing matches" not in html
+
+
+def test_compare_from_a_job_of_a_big_set_starts_with_that_job(alice, team) -> None:
+    workspace, _ = team
+    batch = uuid.uuid4()
+    jobs = [done(alice, workspace, f"a kite {i}", batch=batch) for i in range(6)]
+    page = client_for(alice).get(reverse("generation", args=[jobs[-1].code])).content.decode()
+    link = re.search(r'href="/compare/\?([^"]+)">Compare this one with 3 others of the set', page)
+    assert link, "a compare link"
+    codes_in_link = re.findall(r"code=([0-9a-f-]+)", link.group(1))
+    assert codes_in_link[0] == str(jobs[-1].code)
+    assert len(codes_in_link) == 4

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generations.downloads import filename_for
 from generations.forms import BoardForm, ShareLinkForm
 from generations.models import Board, Generation, GenerationFile, ShareLink
 from generations.views import HtmxHttpRequest, current_workspace
@@ -245,13 +246,13 @@ def shared_file(request: HtmxHttpRequest, token: str, code, position: int) -> Ht
     link = _open(token)
     job = link.board.shared_results().filter(code=code).first()
     result = job.files.filter(position=position).first() if job else None
-    if result is None:
+    if job is None or result is None:
         raise Http404("No such file")
     preview = request.GET.get("preview") == "1" and result.preview
     response = stored_file(
         result.preview if preview else result.file,
         "image/webp" if preview else result.content_type,
-        filename=result.filename,
+        filename=filename_for(job, result),  # as in the zips: date, model, words
         download=request.GET.get("download") == "1",
         byte_range=request.headers.get("Range", ""),
     )

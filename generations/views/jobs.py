@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from generations import actions, catalog, described
+from generations.downloads import filename_for
 from generations.models import Generation, State
 from generations.views import HtmxHttpRequest, get_generation
 from generations.views.files import stored_file
@@ -48,6 +50,11 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
             .filter(batch=generation.batch)
             .prefetch_related("files")
             .order_by("created_at", "pk")
+        )
+        # Compare shows up to 4: this one first, then the others of its set in order.
+        others = [job for job in context["set"] if job.pk != generation.pk][:3]
+        context["compare_query"] = urlencode(
+            [("code", str(job.code)) for job in [generation, *others]]
         )
     context["deletable"] = (
         Generation.objects.deletable_by(request.user, request.membership)
@@ -195,7 +202,7 @@ def result_file(request: HtmxHttpRequest, code, position: int) -> HttpResponse:
     response = stored_file(
         result.preview if preview else result.file,
         "image/webp" if preview else result.content_type,
-        filename=result.filename,
+        filename=filename_for(generation, result),  # as in the zips: date, model, words
         download=request.GET.get("download") == "1",
         byte_range=request.headers.get("Range", ""),
     )

@@ -347,3 +347,19 @@ document.addEventListener("mouseout", (event) => {
 });
 document.addEventListener("focusin", (event) => hoverVideo(event, true));
 document.addEventListener("focusout", (event) => hoverVideo(event, false));
+
+/* "Compare chosen": the ticked results (2 to 4) side by side on the Compare page. Shown only
+   where JavaScript runs: the selection form posts, and Compare is a plain address. */
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-compare][hidden]").forEach((button) => { button.hidden = false; });
+});
+document.addEventListener("htmx:load", (event) => {
+  if (event.detail.elt.querySelectorAll) event.detail.elt.querySelectorAll("[data-compare][hidden]").forEach((button) => { button.hidden = false; });
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-compare]");
+  if (!button) return;
+  const codes = Array.from(document.querySelectorAll("input[name=code][form=gallery-selection]:checked")).map((box) => box.value);
+  const query = new URLSearchParams(codes.slice(0, 4).map((code) => ["code", code]));
+  window.location.assign(`${button.dataset.compare}?${query}`);
+});

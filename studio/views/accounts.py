@@ -26,12 +26,12 @@ HOUR = timedelta(hours=1)
 INVITATION_PATH = re.compile(r"/invite/([A-Za-z0-9_\-]{10,64})")
 
 
-def _invited(next_url: str) -> bool:
-    """Whether `next` is a working invitation link: with open sign-up off, only its holder
-    signs up."""
+def _invitation(next_url: str) -> Invitation | None:
+    """The working invitation `next` links to, if it does: with open sign-up off, only its
+    holder signs up, and signing up from it joins its workspace at once."""
     match = INVITATION_PATH.fullmatch(next_url or "")
     invitation = match and Invitation.objects.filter(token=match[1]).first()
-    return bool(invitation) and invitation.problem() is None
+    return invitation if invitation and invitation.problem() is None else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,7 +40,8 @@ def signup(request: StudioRequest) -> HttpResponse:
         return redirect("create")
     next_url = safe_next(request)
     context = {"next": next_url}
-    if not settings.STUDIO_OPEN_SIGNUP and not _invited(next_url):
+    invitation = _invitation(next_url)
+    if not settings.STUDIO_OPEN_SIGNUP and invitation is None:
         return TemplateResponse(request, "registration/signup_closed.html", context, status=403)
     form = SignupForm(request.POST or None)
     context["form"] = form
@@ -59,6 +60,11 @@ def signup(request: StudioRequest) -> HttpResponse:
                 user = form.save()
                 workspace = Workspace.create_personal(user)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if invitation is not None:  # signed up to join: joined, no second click
+                refused = invitation.join(user)
+                if refused is None:
+                    messages.success(request, f"Welcome to “{invitation.workspace.name}”.")
+                    return redirect("create")
             messages.success(request, f"Welcome! Your workspace “{workspace.name}” is ready.")
             return redirect(next_url or "create")
     return TemplateResponse(request, "registration/signup.html", context)

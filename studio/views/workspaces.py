@@ -302,32 +302,23 @@ def accept(request: StudioRequest, token: str) -> HttpResponse:
             {"problem": "This invitation link is not valid: check that it was copied whole."},
             status=404,
         )  # fmt: skip
+    member = (
+        request.user.is_authenticated
+        and Membership.objects.filter(workspace=invitation.workspace, user=request.user).exists()
+    )
+    if member and request.method == "POST":  # in already (it may be their own used link)
+        messages.info(request, f"You already belong to “{invitation.workspace.name}”.")
+        return redirect("workspaces")
     problem = invitation.problem()
     context = {"invitation": invitation, "problem": problem}
     if problem or request.method == "GET" or not request.user.is_authenticated:
         return TemplateResponse(
             request, "studio/invitation.html", context, status=410 if problem else 200
         )
-    if Membership.objects.filter(workspace=invitation.workspace, user=request.user).exists():
-        messages.info(request, f"You already belong to “{invitation.workspace.name}”.")
-        return redirect("workspaces")
-    with transaction.atomic():
-        # Claim the one use: a second click, or a second person, finds it used.
-        claimed = Invitation.objects.filter(
-            pk=invitation.pk, used_at__isnull=True, revoked_at__isnull=True
-        ).update(used_at=timezone.now(), used_by=request.user)
-        if not claimed:
-            context["problem"] = "This invitation has already been used; each link works once."
-            return TemplateResponse(request, "studio/invitation.html", context, status=410)
-        Membership.objects.create(
-            workspace=invitation.workspace, user=request.user, role=invitation.role,
-            selected_at=timezone.now(),
-        )  # fmt: skip
-        AuditEvent.record(
-            invitation.workspace, request.user, "joined",
-            f"{request.user.username} as {invitation.role}, with invitation #{invitation.pk} "
-            f"made by {_name(invitation.created_by)}",
-        )  # fmt: skip
+    refused = invitation.join(request.user)
+    if refused:
+        context["problem"] = refused
+        return TemplateResponse(request, "studio/invitation.html", context, status=410)
     messages.success(request, f"Welcome to “{invitation.workspace.name}”.")
     return redirect("create")
 

@@ -143,6 +143,12 @@ def test_tick_results_then_star_them_and_download_them_as_a_zip(page, tmp_path) 
 
     bar.get_by_role("button", name="★ Star chosen").click()
     expect(page.locator(".messages")).to_contain_text("Starred 2 results.")
+    page.locator(".gallery-pick input").nth(1).check()
+    page.locator(".gallery-pick input").nth(2).check()
+    bar.get_by_role("button", name="Compare chosen").click()
+    expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+    expect(page.locator(".compare-item img")).to_have_count(2)
+    page.go_back()
     page.get_by_label("Starred").check()
     expect(page.locator(".gallery-item")).to_have_count(2)
     # The other filters answer as one sets them, kept in the address.
@@ -171,8 +177,18 @@ def test_bulk_delete_then_undo(page) -> None:
     page.goto("/gallery/")
     items = page.locator(".gallery-item")
     expect(items).to_have_count(3)
+    bar = page.locator("#gallery-selection")
+    assert bar.evaluate("el => getComputedStyle(el).position") != "fixed"
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the grid is long
+    page.locator(".gallery-pick input").nth(2).scroll_into_view_if_needed()
     page.locator(".gallery-pick input").nth(0).check()
     page.locator(".gallery-pick input").nth(1).check()
+    # Once ticked, the actions float at the foot of the screen, wherever one has scrolled.
+    assert bar.evaluate("el => getComputedStyle(el).position") == "fixed"
+    box = bar.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= 844 + 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("button", name="Delete chosen").click()
     expect(page.locator(".messages")).to_contain_text("Deleted 2 results.")
     expect(items).to_have_count(1)

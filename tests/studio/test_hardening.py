@@ -115,7 +115,21 @@ def test_with_open_sign_up_off_only_an_invitation_signs_someone_up(alice, settin
         {"username": "erin", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302
-    assert response["Location"] == f"/invite/{token}"
+    # Signed up from the link: a member of alice's workspace at once, working in it (no second
+    # click on the invitation page, no "your workspace is ready" for one they did not ask for).
+    assert response["Location"] == "/"
+    from django.contrib.messages import get_messages
+
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"Welcome to “{alice.memberships.get().workspace.name}”."
+    ]
+    from studio.models import Membership
+
+    erin = Membership.objects.get(
+        user__username="erin", workspace=alice.memberships.get().workspace
+    )
+    assert erin.role == "member"
+    assert Membership.current_for(erin.user) == erin
     assert Client().get("/accounts/signup/?next=/invite/not-a-real-token-at-all").status_code == 403
 
 

@@ -500,10 +500,9 @@ def test_it_joins_through_signup(team) -> None:
         {"username": "frank", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302
-    assert response["Location"] == f"/invite/{token}"
-    assert "Join Acme" in text(visitor.get(response["Location"]))
-    response = visitor.post(f"/invite/{token}")
-    assert response.status_code == 302
+    assert response["Location"] == "/"  # joined at sign-up: no second click on the link
+    assert "Welcome to “Acme”." in text(visitor.get("/"))
+    assert visitor.post(f"/invite/{token}").status_code == 302  # a second click: already in
     frank = Membership.objects.get(workspace=team.workspace, user__username="frank")
     assert frank.role == Role.MEMBER
     assert current(frank.user) == team.workspace
