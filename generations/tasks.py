@@ -532,6 +532,31 @@ def charged_words(consumed) -> str:
 # -- sweep --------------------------------------------------------------------------------------
 
 
+WAVEFORMS_PER_SWEEP = 5
+
+
+def draw_missing_waveforms(limit: int = WAVEFORMS_PER_SWEEP) -> int:
+    """Draws the waveform of kept sounds that have none (kept before the studio drew them), a
+    few at a time. Taken in random order: a sound ffmpeg cannot read stays without one and is
+    tried again later, but never holds up the others."""
+    drawn = 0
+    waiting = GenerationFile.objects.filter(kind="audio", preview="").order_by("?")[: limit * 2]
+    for result in waiting:
+        if drawn >= limit:
+            break
+        try:
+            with result.file.open("rb") as handle:
+                picture = previews.waveform(handle.read())
+        except (OSError, ValueError):
+            picture = None
+        if picture is None:
+            continue
+        result.preview.save(f"{result.filename}.preview.webp", ContentFile(picture), save=False)
+        GenerationFile.objects.filter(pk=result.pk, preview="").update(preview=result.preview.name)
+        drawn += 1
+    return drawn
+
+
 def sweep() -> None:
     """Ends honestly what got stuck. Scheduled every minute by the data migration
     generations/migrations/0003_sweep_schedule.py (a django-q2 Schedule row; `manage.py
@@ -539,6 +564,8 @@ def sweep() -> None:
     now = timezone.now()
     # Deleted results past their retention: their files go (a few hundred a minute).
     Generation.objects.purge_deleted(now)
+    # Sounds kept before waveforms were drawn get theirs, a few a minute.
+    draw_missing_waveforms()
     # Queued but never picked up (the enqueue was lost with a crashed web process).
     for pk in Generation.objects.filter(
         state=State.QUEUED, created_at__lt=now - timedelta(seconds=60)

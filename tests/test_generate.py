@@ -925,3 +925,23 @@ def test_a_waveform_follows_the_sound_and_is_none_for_what_is_not_one() -> None:
         quiet, loud = pixels.getpixel((100, 20)), pixels.getpixel((380, 20))
     assert quiet > 200  # the background: no bar that tall in the silent half
     assert loud < 150  # a bar reaches near the top in the loud half
+
+
+def test_the_sweep_draws_the_waveforms_of_sounds_kept_before(
+    alice_client, upstream, django_capture_on_commit_callbacks
+) -> None:
+    from generations import tasks
+    from generations.models import GenerationFile
+
+    post_form(
+        alice_client, "suno",
+        {"token": "old", "model": "chirp-v3-5", "gpt_description_prompt": "a calm piano piece"},
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    GenerationFile.objects.update(preview="")  # as kept before the studio drew waveforms
+    broken = GenerationFile.objects.first()
+    assert tasks.draw_missing_waveforms(limit=5) == GenerationFile.objects.count()
+    assert not GenerationFile.objects.filter(preview="").exists()
+    with Image.open(GenerationFile.objects.get(pk=broken.pk).preview) as picture:
+        assert picture.size == (480, 160)
+    assert tasks.draw_missing_waveforms() == 0  # nothing left: nothing done
