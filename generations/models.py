@@ -738,6 +738,13 @@ class GenerationFile(models.Model):
     def filename(self) -> str:
         return self.file.name.rsplit("/", 1)[-1]
 
+    @property
+    def download_name(self) -> str:
+        """The name it downloads under, alone or in a zip: date, model, prompt words, code."""
+        from generations.downloads import filename_for  # (downloads reads these models)
+
+        return filename_for(self.generation, self)
+
 
 class Upload(models.Model):
     """A file a member uploaded as an input (an image to edit, a video to key)."""
