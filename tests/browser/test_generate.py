@@ -47,6 +47,7 @@ def test_it_runs_an_image_and_shows_it_live(page) -> None:
     page.get_by_label("Search prompts").fill("night lighthouse")
     expect(page).to_have_url(re.compile(r"q=night(\+|%20)lighthouse"))  # htmx, address kept
     expect(page.locator(".gallery-item")).to_have_count(1)
+    expect(page.locator(".gallery-item img")).to_have_js_property("complete", True)
     assert page.locator(".gallery-item img").evaluate("img => img.naturalWidth") > 0
     if os.environ.get("STUDIO_SCREENSHOTS"):
         page.screenshot(path=f"{os.environ['STUDIO_SCREENSHOTS']}/gallery.png")

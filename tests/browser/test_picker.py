@@ -52,7 +52,8 @@ def test_pick_by_thumbnail_load_more_search_and_keyboard_then_scroll_the_gallery
     thumbs = picker.locator(".thumbs .thumb")
     expect(thumbs).to_have_count(24)
     expect(thumbs.first).to_contain_text("a red fox in the snow")  # newest first
-    assert thumbs.first.locator("img").evaluate("img => img.complete && img.naturalWidth") > 0
+    expect(thumbs.first.locator("img")).to_have_js_property("complete", True)
+    assert thumbs.first.locator("img").evaluate("img => img.naturalWidth") > 0
     picker.get_by_role("button", name="Load more").click()
     expect(thumbs).to_have_count(25)
     expect(picker.get_by_role("button", name="Load more")).to_have_count(0)

@@ -232,7 +232,10 @@ def test_add_to_a_board_open_it_and_share_it_with_a_client(page, browser, live_s
         shared.goto(link)
         expect(shared.get_by_role("heading", name="For the client")).to_be_visible()
         expect(shared.locator(".gallery-item")).to_have_count(2)
-        assert shared.locator(".gallery-item img").first.evaluate("img => img.naturalWidth") > 0
+        picture = shared.locator(".gallery-item img").first
+        picture.scroll_into_view_if_needed()
+        expect(picture).to_have_js_property("complete", True)  # lazy: loaded once in view
+        assert picture.evaluate("img => img.naturalWidth") > 0
         expect(shared.locator("main")).not_to_contain_text("credit")
         page.get_by_role("button", name="Revoke").click()
         expect(page.locator(".messages")).to_contain_text("revoked")
