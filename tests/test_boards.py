@@ -5,6 +5,7 @@ public results to someone without an account, read-only, until it expires or is 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -118,8 +119,10 @@ def test_a_share_link_shows_the_boards_public_results_and_nothing_else(alice, te
     assert "a fox at dawn" in html
     main = html.split('id="main"')[1]  # the page's own content (the header is the studio's)
     hidden = ("a private owl", "a heron not on the board", workspace.name, "alice", "carol")
-    for secret in (*hidden, "42", "credit"):
+    for secret in (*hidden, "credit"):
         assert secret not in main, secret
+    # the cost, as a number of its own (not the digits inside a code or a token)
+    assert not re.search(r"(?<![\w-])42(?![\w-])", main)
     assert page["Referrer-Policy"] == "no-referrer"
     assert "noindex" in page["X-Robots-Tag"]
     file_url = reverse("shared-file", args=[link.token, fox.code, 0])
