@@ -42,38 +42,63 @@ class Limits:
         return cls(settings.APIINONE_RATE_LIMIT, settings.APIINONE_RATE_WINDOW + WINDOW_MARGIN)
 
 
+_buckets_seen: set[str] = set()  # keys this process knows have their row
+
+
 def _bucket(key: str) -> None:
+    if key in _buckets_seen:
+        return
     if not RateLimitBucket.objects.filter(key=key).exists():
         try:
             with transaction.atomic():
                 RateLimitBucket.objects.create(key=key)
         except IntegrityError:
             pass  # another process created it first
+    _buckets_seen.add(key)
 
 
-def try_acquire(key: str, member: str | None, ticket: str, limits: Limits) -> float:
-    """Takes a slot and returns 0, or returns how many seconds to wait before asking again."""
+def try_acquire(
+    key: str, member: str | None, ticket: str, limits: Limits, *, waiting: bool = True
+) -> float:
+    """Takes a slot and returns 0, or returns how many seconds to wait before asking again.
+
+    Five statements when the key has room and nobody waits (the common case): the lock, the
+    window's expired slots dropped, the count, the waiters read, the slot's insert. A ticket
+    that has never waited (`waiting=False`) has no waiter row to clear."""
     member = member or ""
+    try:
+        return _try_acquire(key, member, ticket, limits, waiting)
+    except RateLimitBucket.DoesNotExist:  # the row went (a database emptied under this process)
+        _buckets_seen.discard(key)
+        _bucket(key)
+        return _try_acquire(key, member, ticket, limits, waiting)
+
+
+def _try_acquire(key: str, member: str, ticket: str, limits: Limits, waiting: bool) -> float:
     with transaction.atomic():
         # The lock on the bucket row serialises slot-taking per key (SQLite: the IMMEDIATE
         # transaction does the same for the whole database).
         RateLimitBucket.objects.select_for_update().get(key=key)
         now = time.time()
         RateLimitSlot.objects.filter(key=key, taken_at__lte=now - limits.window).delete()
-        RateLimitWaiter.objects.filter(key=key, seen_at__lt=now - WAITER_TTL).delete()
         slots = RateLimitSlot.objects.filter(key=key)
         used = slots.count()
+        others = list(RateLimitWaiter.objects.filter(key=key).exclude(ticket=ticket))
+        gone = [w.pk for w in others if w.seen_at < now - WAITER_TTL]
+        if gone:
+            RateLimitWaiter.objects.filter(pk__in=gone).delete()
+            others = [w for w in others if w.pk not in gone]
         if used < limits.limit:
-            waiters = list(RateLimitWaiter.objects.filter(key=key).exclude(ticket=ticket))
-            if not waiters or _fairest(key, member, ticket, waiters) == ticket:
+            if not others or _fairest(key, member, ticket, others) == ticket:
                 RateLimitSlot.objects.create(key=key, member=member, taken_at=now)
-                RateLimitWaiter.objects.filter(ticket=ticket).delete()
+                if waiting:
+                    RateLimitWaiter.objects.filter(ticket=ticket).delete()
                 return 0.0
             wait = 0.05
         else:
             oldest = slots.order_by("taken_at").values_list("taken_at", flat=True).first()
             wait = max(0.01, oldest + limits.window - now)
-        updated = RateLimitWaiter.objects.filter(ticket=ticket).update(seen_at=now)
+        updated = waiting and RateLimitWaiter.objects.filter(ticket=ticket).update(seen_at=now)
         if not updated:
             RateLimitWaiter.objects.create(
                 key=key, member=member, ticket=ticket, since=now, seen_at=now
@@ -100,16 +125,19 @@ def acquire(key: str, member: str | None = None, *, timeout: float = 120.0) -> N
     _bucket(key)
     ticket = uuid.uuid4().hex
     deadline = time.monotonic() + timeout
+    waiting = False  # a waiter row exists for this ticket once a try came back with a wait
     try:
         while True:
-            wait = try_acquire(key, member, ticket, limits)
+            wait = try_acquire(key, member, ticket, limits, waiting=waiting)
             if wait == 0:
                 return
+            waiting = True
             if time.monotonic() + min(wait, POLL_CAP) > deadline:
                 raise RateLimitTimeout(f"No request slot came free within {timeout:g} s.")
             time.sleep(min(wait, POLL_CAP) * random.uniform(0.8, 1.0))
     finally:
-        RateLimitWaiter.objects.filter(ticket=ticket).delete()
+        if waiting:
+            RateLimitWaiter.objects.filter(ticket=ticket).delete()
 
 
 def queue_position(key: str, member: str | None) -> int | None:

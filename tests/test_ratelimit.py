@@ -79,6 +79,37 @@ def test_it_times_out_without_taking_a_slot(key, settings) -> None:
     assert not RateLimitWaiter.objects.exists()
 
 
+def test_a_free_slot_costs_five_statements_and_leaves_no_waiter(key, settings) -> None:
+    """The common case (room, nobody waiting): the lock, expired slots dropped, the count, the
+    waiters read, the insert (and the transaction's BEGIN and COMMIT). It took nine before (a
+    bucket check, clean-ups of gone waiters, and a waiter row deleted twice for a ticket that
+    never waited)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.APIINONE_RATE_LIMIT = 100
+    ratelimit.acquire(key, "alice")  # the bucket is known to this process from now on
+    with CaptureQueriesContext(connection) as queries:
+        ratelimit.acquire(key, "alice")
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))]) <= 5, (
+        statements
+    )
+    assert RateLimitSlot.objects.filter(key=key).count() == 2
+    assert not RateLimitWaiter.objects.exists()
+
+
+def test_a_bucket_that_went_is_made_again(key) -> None:
+    """A process that knew a key's bucket still takes a slot after the row is gone (an emptied
+    database), instead of failing every request of that key."""
+    from generations.models import RateLimitBucket
+
+    ratelimit.acquire(key, "alice")
+    RateLimitBucket.objects.filter(key=key).delete()
+    ratelimit.acquire(key, "alice")
+    assert RateLimitBucket.objects.filter(key=key).exists()
+
+
 WORKER = textwrap.dedent(
     """
     import json, sys
