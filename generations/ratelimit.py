@@ -32,6 +32,14 @@ class RateLimitTimeout(TimeoutError):
     """No slot came free in time; nothing was sent."""
 
 
+class KeyBusy(Exception):
+    """The key has no free slot now (take_now): nothing was sent; one frees in about `wait` s."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"No free slot for this key for {wait:.2f} s.")
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class Limits:
     limit: int
@@ -58,23 +66,32 @@ def _bucket(key: str) -> None:
 
 
 def try_acquire(
-    key: str, member: str | None, ticket: str, limits: Limits, *, waiting: bool = True
+    key: str,
+    member: str | None,
+    ticket: str,
+    limits: Limits,
+    *,
+    waiting: bool = True,
+    queue: bool = True,
 ) -> float:
     """Takes a slot and returns 0, or returns how many seconds to wait before asking again.
 
     Five statements when the key has room and nobody waits (the common case): the lock, the
     window's expired slots dropped, the count, the waiters read, the slot's insert. A ticket
-    that has never waited (`waiting=False`) has no waiter row to clear."""
+    that has never waited (`waiting=False`) has no waiter row to clear; one that will not wait
+    (`queue=False`) does not join the queue either."""
     member = member or ""
     try:
-        return _try_acquire(key, member, ticket, limits, waiting)
+        return _try_acquire(key, member, ticket, limits, waiting, queue)
     except RateLimitBucket.DoesNotExist:  # the row went (a database emptied under this process)
         _buckets_seen.discard(key)
         _bucket(key)
-        return _try_acquire(key, member, ticket, limits, waiting)
+        return _try_acquire(key, member, ticket, limits, waiting, queue)
 
 
-def _try_acquire(key: str, member: str, ticket: str, limits: Limits, waiting: bool) -> float:
+def _try_acquire(
+    key: str, member: str, ticket: str, limits: Limits, waiting: bool, queue: bool
+) -> float:
     with transaction.atomic():
         # The lock on the bucket row serialises slot-taking per key (SQLite: the IMMEDIATE
         # transaction does the same for the whole database).
@@ -98,6 +115,8 @@ def _try_acquire(key: str, member: str, ticket: str, limits: Limits, waiting: bo
         else:
             oldest = slots.order_by("taken_at").values_list("taken_at", flat=True).first()
             wait = max(0.01, oldest + limits.window - now)
+        if not queue:
+            return wait
         updated = waiting and RateLimitWaiter.objects.filter(ticket=ticket).update(seen_at=now)
         if not updated:
             RateLimitWaiter.objects.create(
@@ -138,6 +157,16 @@ def acquire(key: str, member: str | None = None, *, timeout: float = 120.0) -> N
     finally:
         if waiting:
             RateLimitWaiter.objects.filter(ticket=ticket).delete()
+
+
+def take_now(key: str, member: str | None = None) -> None:
+    """Takes a slot if the key has one free now, else raises KeyBusy at once: never waits and
+    never queues (the poller: a look-up that cannot go now is put back, and the poller looks up
+    other keys' jobs meanwhile)."""
+    _bucket(key)
+    wait = try_acquire(key, member, uuid.uuid4().hex, Limits.from_settings(), queue=False)
+    if wait:
+        raise KeyBusy(wait)
 
 
 def queue_position(key: str, member: str | None) -> int | None:

@@ -6,17 +6,17 @@ from the database. Nothing here trusts memory across steps.
 
 - `submit(id)`: queued → submitting → running (with the upstream task id), or failed, or
   unknown when the create may have reached the upstream without an answer (never resent).
-- `poll()`: one long-running follower for all running jobs. It looks each job up when it is due
-  (see pacing.py), hands a job that ended to one of its keeper threads (STUDIO_RESULT_KEEPERS)
-  to download its results, and hands over to a fresh `poll` before the worker's timeout. At most
-  one runs at a time (a heartbeat row); extra ones exit at once.
+- `poll()`: a long-running follower of the running jobs (poller.py: up to STUDIO_POLLERS at once,
+  look-ups side by side, a key at its rate limit never holding up another). It looks each job up
+  when it is due (see pacing.py), hands a job that ended to one of its keeper threads
+  (STUDIO_RESULT_KEEPERS) to download its results, and hands over to a fresh `poll` before the
+  worker's timeout.
 - `sweep()`: every minute, ends honestly what got stuck (lost enqueues, dead submits, jobs past
   their deadline) and restarts the poller if it died.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import mimetypes
@@ -28,11 +28,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import client, inputs, pacing, previews, upstream
+from generations import client, inputs, pacing, poller, previews, ratelimit, upstream
 from generations.client import UpstreamError
 from generations.filetypes import sniff
 from generations.models import (
@@ -41,16 +41,12 @@ from generations.models import (
     Generation,
     GenerationFile,
     ModelTiming,
-    PollerHeartbeat,
     State,
 )
 from studio import ledger, logs
 
 logger = logging.getLogger(__name__)
 
-POLL_BUDGET = 90.0  # seconds one poll task runs before handing over (< Q_CLUSTER timeout)
-POLL_TICK = 0.1  # longest sleep between two looks at the due list
-HEARTBEAT_STALE = timedelta(seconds=5)
 LOOKUP_LEASE = timedelta(seconds=60)  # a claimed look-up not finished by then is done again
 KEEP_LEASE = timedelta(minutes=10)  # results being kept by a keeper thread: not looked up again
 SUBMIT_RETRIES = 6
@@ -212,14 +208,9 @@ def _submit_failed(generation: Generation, error: UpstreamError) -> None:
 
 
 def kick_poller() -> None:
-    """Start a poller unless one is alive (a heartbeat in the last few seconds)."""
-    if not _poller_alive():
+    """Start a poller unless enough are alive (a heartbeat in the last few seconds each)."""
+    if poller.alive() < settings.STUDIO_POLLERS:
         async_task("generations.tasks.poll")
-
-
-def _poller_alive() -> bool:
-    beat = PollerHeartbeat.objects.filter(pk=1).values_list("seen_at", flat=True).first()
-    return beat is not None and beat > timezone.now() - HEARTBEAT_STALE
 
 
 POLLER_LATE = timedelta(seconds=60)  # a job due this long with no poller alive: it is stuck
@@ -229,7 +220,7 @@ SWEEP_LATE = timedelta(minutes=5)  # the every-minute sweep not run for this lon
 def poller_state() -> str:
     """For /healthz: "ok" (a poller is alive), "idle" (none needed: nothing is due), or "late"
     (jobs have waited past their check with no poller: no qcluster is taking tasks)."""
-    if _poller_alive():
+    if poller.alive():
         return "ok"
     overdue = Generation.objects.due(timezone.now() - POLLER_LATE).exists()
     return "late" if overdue else "idle"
@@ -244,44 +235,13 @@ def sweep_state() -> str:
     return "ok" if due is not None and due > timezone.now() - SWEEP_LATE else "late"
 
 
-def _claim_poller() -> bool:
-    now = timezone.now()
-    with contextlib.suppress(IntegrityError):  # two pollers creating the row at once
-        PollerHeartbeat.objects.get_or_create(pk=1, defaults={"seen_at": now - HEARTBEAT_STALE * 2})
-    # Only the poller that moves a stale heartbeat forward runs; the others leave.
-    return bool(
-        PollerHeartbeat.objects.filter(pk=1, seen_at__lt=now - HEARTBEAT_STALE).update(seen_at=now)
-    )
-
-
-def _beat() -> None:
-    PollerHeartbeat.objects.filter(pk=1).update(seen_at=timezone.now())
-
-
 def poll() -> None:
-    if not _claim_poller():
-        return
-    deadline = time.monotonic() + POLL_BUDGET
     keepers = _Keepers(settings.STUDIO_RESULT_KEEPERS)
     try:
-        while time.monotonic() < deadline:
-            _beat()
-            now = timezone.now()
-            for generation_id in (
-                Generation.objects.due(now)
-                .order_by("next_check_at")
-                .values_list("pk", flat=True)[:50]
-            ):
-                check(generation_id, keep=keepers.keep)
-            upcoming = Generation.objects.followed().aggregate(at=Min("next_check_at"))["at"]
-            if upcoming is None:
-                return
-            wait = (upcoming - timezone.now()).total_seconds()
-            time.sleep(min(POLL_TICK, max(0.01, wait)))
+        more = poller.run(keepers.keep)
     finally:
         keepers.close()  # waits for the results being kept
-        PollerHeartbeat.objects.filter(pk=1).update(seen_at=timezone.now() - HEARTBEAT_STALE * 2)
-    if Generation.objects.followed().exists():
+    if more:
         async_task("generations.tasks.poll")
 
 
@@ -318,28 +278,44 @@ class _Keepers:
             self.pool.shutdown(wait=True)
 
 
-def check(generation_id: int, keep: Callable | None = None) -> None:
+def check(generation_id: int, keep: Callable | None = None, *, wait_for_slot: bool = True) -> float:
     """Look one followed job up, if it is (still) due; safe to run twice or concurrently.
-    `keep(generation, task)` keeps the results of a job that succeeded (default: `collect`)."""
+    `keep(generation, task)` keeps the results of a job that succeeded (default: `collect`).
+
+    With `wait_for_slot=False` (the poller) it never waits for the key's rate limit: when the
+    key has no free slot the job is put back as it was, still due, and the seconds until a slot
+    frees are returned (0 otherwise)."""
     now = timezone.now()
-    generation = Generation.objects.followed().filter(pk=generation_id).first()
+    # Due now: a job another poller claimed a moment ago is due only when its lease runs out.
+    generation = Generation.objects.due(now).filter(pk=generation_id).first()
     if generation is None or not generation.next_check_at:
-        return
+        return 0.0
+    due_at, leased_to = generation.next_check_at, now + LOOKUP_LEASE
     # Claim this look-up by moving its due time: a second poller finds it no longer due.
     claimed = (
         Generation.objects.followed()
-        .filter(pk=generation_id, next_check_at=generation.next_check_at)
-        .update(next_check_at=now + LOOKUP_LEASE, checks=F("checks") + 1)
+        .filter(pk=generation_id, next_check_at=due_at)
+        .update(next_check_at=leased_to, checks=F("checks") + 1)
     )
     if not claimed:
-        return
+        return 0.0
+    account = _account(generation)
+    if not wait_for_slot:
+        account = dataclasses.replace(account, limiter=ratelimit.take_now)
     with logs.about(generation.code):
-        _look_up(generation, keep)
+        try:
+            _look_up(generation, keep, account)
+        except ratelimit.KeyBusy as busy:  # not looked up: back as it was, for when a slot frees
+            Generation.objects.followed().filter(pk=generation_id, next_check_at=leased_to).update(
+                next_check_at=due_at, checks=F("checks") - 1
+            )
+            return busy.wait
+    return 0.0
 
 
-def _look_up(generation: Generation, keep: Callable | None) -> None:
+def _look_up(generation: Generation, keep: Callable | None, account: client.Account) -> None:
     try:
-        task = client.get_task(_account(generation), generation.upstream_task_id)
+        task = client.get_task(account, generation.upstream_task_id)
     except UpstreamError as e:
         if not e.permanent:
             wait = timedelta(seconds=client.backoff(2, e.retry_after))

@@ -246,6 +246,11 @@ STUDIO_POLL_FLOOR = env_float("STUDIO_POLL_FLOOR", 2.0, minimum=0.05)
 # Threads of the poller that download finished jobs' results, so that a slow download never
 # holds up the look-ups of other jobs (0: the poller keeps them itself, one after the other).
 STUDIO_RESULT_KEEPERS = env_int("STUDIO_RESULT_KEEPERS", 4)
+# Pollers that may run at once (each a qcluster task: one per worker host is usual; each host
+# needs Q_WORKERS above its pollers, for the jobs' sends), and each poller's look-up threads
+# (0: one look-up after the other). See generations/poller.py.
+STUDIO_POLLERS = env_int("STUDIO_POLLERS", 1, minimum=1)
+STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 16)
 # Results deleted in the gallery can be restored (Undo) until this many days have passed; then
 # the sweep removes their files from storage (their records and costs stay).
 STUDIO_DELETED_RETENTION_DAYS = env_int("STUDIO_DELETED_RETENTION_DAYS", 30)

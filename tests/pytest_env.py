@@ -23,6 +23,8 @@ os.environ.setdefault("STUDIO_POLL_FLOOR", "0.05")
 # The poller keeps results itself: keeper threads have their own database connections, which do
 # not see a test's uncommitted rows. Tests of the keepers turn them on (transactional tests).
 os.environ.setdefault("STUDIO_RESULT_KEEPERS", "0")
+# The same for the poller's look-up threads (tests of the poller's threads turn them on).
+os.environ.setdefault("STUDIO_POLL_THREADS", "0")
 # Tests never reach the real service, whatever the developer's shell holds.
 os.environ.pop("APIINONE_API_KEY", None)
 os.environ.pop("APIINONE_BASE_URL", None)
