@@ -39,6 +39,7 @@ from generations.models import Generation, PollerHeartbeat
 POLL_BUDGET = 90.0  # seconds one poll task runs before handing over (< Q_CLUSTER timeout)
 POLL_TICK = 0.1  # longest sleep between two looks at the due list
 HEARTBEAT_STALE = timedelta(seconds=5)
+BEAT_EVERY = 1.0  # seconds between two heartbeats of one poller
 PER_KEY_SHARE = 0.25  # of the poller's threads, the most one key's look-ups may hold at once
 KEYS_REMEMBERED = 60.0  # seconds a workspace's rate key is trusted before it is read again
 
@@ -122,9 +123,14 @@ class Poller:
         self.running: dict[Future, tuple[int, str]] = {}
         self.per_key_running: dict[str, int] = defaultdict(int)
         self.resting: dict[str, float] = {}  # key → when (monotonic) its limiter frees a slot
+        self.beaten = 0.0
 
     def beat(self) -> None:
+        """Shows the poller is alive, once a second at most."""
+        if time.monotonic() - self.beaten < BEAT_EVERY:
+            return
         PollerHeartbeat.objects.filter(pk=self.heartbeat).update(seen_at=timezone.now())
+        self.beaten = time.monotonic()
 
     def blocked_keys(self) -> set[str]:
         now = time.monotonic()
@@ -136,7 +142,9 @@ class Poller:
     def start_due(self) -> int:
         """Starts the look-ups that are due, oldest first, as far as threads and keys allow."""
         room = max(1, self.threads - len(self.running))
-        if self.threads and len(self.running) >= self.threads:
+        # With most threads still busy, the next look at the due list waits for more to free:
+        # one query per freed thread would cost more than the look-ups themselves.
+        if self.running and room < max(1, self.threads // 4):
             return 0
         blocked = self.blocked_keys()
         busy_jobs = [pk for pk, _key in self.running.values()]

@@ -164,7 +164,8 @@ def take_now(key: str, member: str | None = None) -> None:
     never queues (the poller: a look-up that cannot go now is put back, and the poller looks up
     other keys' jobs meanwhile)."""
     _bucket(key)
-    wait = try_acquire(key, member, uuid.uuid4().hex, Limits.from_settings(), queue=False)
+    limits = Limits.from_settings()
+    wait = try_acquire(key, member, uuid.uuid4().hex, limits, waiting=False, queue=False)
     if wait:
         raise KeyBusy(wait)
 
