@@ -12,6 +12,7 @@ highlighted by Pygments' classes, then sanitised, so nothing in a reply can run 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
-from generations import catalog, client
+from generations import catalog, client, ratelimit, upstream
 from generations.models import Conversation, Message
 
 GEMINI = catalog.get("gemini")
@@ -50,6 +51,19 @@ STOPPED = (
     f"{catalog.CHAT_HOLD_CREDITS}-credit pre-deduction for a reply cut short."
 )
 STOPPED_BEFORE = "You stopped this reply before it was sent; nothing was charged."
+
+
+def stream_account(member: str, workspace) -> client.Account:
+    """The account a streamed reply is asked for with. When its key has a free slot now, the
+    slot is taken here, in the request's own thread and database connection, and the stream
+    takes none (its first pull then only waits on the network); else the first pull waits for
+    one, as every call does."""
+    account = upstream.studio_account(member, workspace)
+    try:
+        ratelimit.take_now(account.rate_key, account.member)
+    except ratelimit.KeyBusy:
+        return account
+    return dataclasses.replace(account, limiter=None)
 
 
 def ask(conversation: Conversation, text: str) -> tuple[Message, Message]:

@@ -453,3 +453,36 @@ def test_a_stream_dropped_at_any_part_is_billed_exactly_as_the_service_billed_it
                 break
             time.sleep(0.05)
         assert before - balance(upstream) == studio, (keep, whole, reply.error_message)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_takes_its_rate_slot_before_answering_when_one_is_free(
+    alice_client, upstream, settings
+) -> None:
+    """Issue 14's time to the first word: with room on the key, the slot is taken in the view
+    (the request's own connection), so the stream's first pull only waits on the network. With
+    the key full, the view still answers at once and the stream waits for a slot itself."""
+    import time
+
+    from generations.models import RateLimitSlot
+
+    conversation = start_chat(alice_client)
+    key = chat.stream_account("", None).rate_key
+    RateLimitSlot.objects.all().delete()
+    send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+    response = alice_client.get(f"/chat/{conversation.code}/stream/{reply.pk}")
+    assert RateLimitSlot.objects.filter(key=key).count() == 1  # taken before a chunk was read
+    assert read_events(response)[-1][0] == "done"
+    assert RateLimitSlot.objects.filter(key=key).count() == 1  # and not a second time
+
+    settings.APIINONE_RATE_LIMIT = 1  # the key full for a window
+    settings.APIINONE_RATE_WINDOW = 1.0
+    send_with_htmx(alice_client, conversation)
+    reply = conversation.messages.filter(role="assistant").last()
+    started = time.monotonic()
+    response = alice_client.get(f"/chat/{conversation.code}/stream/{reply.pk}")
+    assert time.monotonic() - started < 0.5  # the view did not wait for the window
+    assert RateLimitSlot.objects.filter(key=key).count() == 1
+    assert read_events(response)[-1][0] == "done"  # the stream waited for its slot
+    assert time.monotonic() - started > 1.0

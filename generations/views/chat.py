@@ -309,10 +309,8 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
         return StreamingHttpResponse(
             iter([_event("failed", {"html": bubble})]), content_type="text/event-stream"
         )
-    chunks = client.chat_stream(
-        upstream.studio_account(str(request.user.pk), current_workspace(request)),
-        chat.request_body(reply),
-    )
+    account = chat.stream_account(str(request.user.pk), current_workspace(request))
+    chunks = client.chat_stream(account, chat.request_body(reply))
     response = StreamingHttpResponse(_relay(drawn, reply, chunks), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
@@ -321,7 +319,8 @@ def stream(request: HtmxHttpRequest, code, message_id: int) -> HttpResponse:
 
 def _next_chunk(chunks: Iterator[client.ChatChunk]) -> client.ChatChunk | None:
     """The next piece of the reply, or None at its end. Runs in a worker thread: it waits on the
-    network, and its first call takes a rate-limit slot in the database."""
+    network, and its first call may wait for a rate-limit slot in the database (when none was
+    free as the stream began: chat.stream_account)."""
     try:
         return next(chunks, None)
     finally:
