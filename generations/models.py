@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -391,6 +392,22 @@ class Generation(models.Model):
     def prompt_excerpt(self) -> str:
         text = self.prompt or prompt_of(self.params)
         return text[:140] + ("…" if len(text) > 140 else "")
+
+    # What a status card shows that the server decides. Its seconds and its progress bar are
+    # counted by the page itself (static/js/studio.js) from the times the card carries.
+    CARD_FIELDS = (
+        "state", "status_word", "waiting_note", "error_kind", "error_message",
+        "consumed_credits", "billing_open", "accepted_at", "upstream_done_at", "finished_at",
+        "expected_run_seconds", "has_files", "deleted_at", "private",
+    )  # fmt: skip
+
+    def card_version(self) -> str:
+        """Changes whenever this job's status card would read differently (for one viewer: the
+        view adds who looks, and how): what its ETag is made of."""
+        parts = [str(getattr(self, name)) for name in self.CARD_FIELDS]
+        if self.state in (State.QUEUED, State.SUBMITTING):
+            parts.append(str(self.queue_position()))
+        return hashlib.blake2b("|".join(parts).encode(), digest_size=10).hexdigest()
 
     def elapsed(self, now=None) -> float:
         end = self.finished_at or now or timezone.now()

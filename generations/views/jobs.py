@@ -4,17 +4,20 @@ and its result files."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import uuid
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -70,10 +73,44 @@ def detail(request: HtmxHttpRequest, code) -> HttpResponse:
     return TemplateResponse(request, "generations/detail.html", context)
 
 
+def _cards_etag(request: HtmxHttpRequest, jobs, *, batched: bool) -> str:
+    """A weak ETag for polled cards: the same while each would read the same to this viewer
+    (its seconds and progress bar are counted by the page). Weak: the HTML differs in its CSRF
+    tokens' masks, not in meaning."""
+    viewer = f"{request.user.pk}.{request.membership.role}"
+    versions = ",".join(f"{job.code}:{job.card_version()}" for job in jobs)
+    text = f"{settings.VERSION}|{viewer}|{batched}|{versions}"
+    digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
+
+
+def _unchanged(request: HtmxHttpRequest, etag: str) -> HttpResponse | None:
+    """304 when the browser already holds these cards as they are (it asks with the ETag it
+    was given, and shows what it holds): nothing is rendered."""
+    held = {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
+    if etag.removeprefix("W/") not in held:
+        return None
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = POLL_CACHE
+    return response
+
+
+def _polled(response: HttpResponse, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    response["Cache-Control"] = POLL_CACHE
+    return response
+
+
+POLL_CACHE = "private, no-cache"  # kept by the browser, and asked again each time (ETag)
+
+
 @login_required
 @require_GET
 def card(request: HtmxHttpRequest, code) -> HttpResponse:
-    return _card(request, get_generation(request, code))
+    generation = get_generation(request, code)
+    etag = _cards_etag(request, [generation], batched=False)
+    return _unchanged(request, etag) or _polled(_card(request, generation), etag)
 
 
 @login_required
@@ -254,7 +291,11 @@ def cards(request: HtmxHttpRequest) -> HttpResponse:
         with contextlib.suppress(ValueError):
             codes.append(uuid.UUID(value))
     jobs = Generation.objects.visible_to(request.user, request.membership).filter(code__in=codes)
+    etag = _cards_etag(request, jobs.order_by("pk"), batched=True)
+    unchanged = _unchanged(request, etag)
+    if unchanged:
+        return unchanged
     shown = list(jobs.select_related("workspace").for_cards())
     Generation.share_timings(shown)
     context = {"jobs": shown, "batched": True}
-    return TemplateResponse(request, "generations/_cards.html", context)
+    return _polled(TemplateResponse(request, "generations/_cards.html", context), etag)

@@ -313,6 +313,29 @@ function scheduleCards() {
 document.addEventListener("DOMContentLoaded", scheduleCards);
 document.addEventListener("htmx:load", scheduleCards);
 
+/* A running card's seconds and progress bar count on in the page, every second, from the times
+   it carries (data-since, data-accepted, data-expected; the server's clock, from the page's
+   data-server-now). The server answers a poll of unchanged cards with 304 (jobs._cards_etag), so
+   the card the browser already holds keeps counting. */
+let serverOffset = 0;
+function tickCards() {
+  const now = Date.now() / 1000 + serverOffset;
+  document.querySelectorAll(".job-time[data-since]").forEach((time) => {
+    time.textContent = Math.max(0, Math.round(now - Number(time.dataset.since))) + " s";
+  });
+  document.querySelectorAll("progress[data-accepted]").forEach((bar) => {
+    const expected = Math.max(1, Number(bar.dataset.expected) || 1);
+    const share = (100 * (now - Number(bar.dataset.accepted))) / expected;
+    bar.value = Math.max(3, Math.min(95, Math.round(share)));
+    bar.textContent = bar.value + "%";
+  });
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const server = Number(document.body.dataset.serverNow);
+  if (server) serverOffset = server - Date.now() / 1000;
+  setInterval(tickCards, 1000);
+});
+
 /* The gallery's ticks: how many are chosen, and the buttons that act on them enabled only then. */
 function showSelection() {
   const bar = document.getElementById("gallery-selection");
