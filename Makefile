@@ -67,6 +67,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench.downloads
 	$(BIN)/python -m tests.bench.gallery
 	$(BIN)/python -m tests.bench.poller
+	$(BIN)/python -m tests.bench.cards
 
 # The direct dependencies (pyproject.toml, dev included), resolved and pinned with all of theirs.
 lock: | $(BIN)/python
